@@ -1,0 +1,1 @@
+"""Ticketing: a high-concurrency ticket sale back end."""

@@ -1,0 +1,1 @@
+"""Kafka adapters (aiokafka): producer, consumer, message codec."""

@@ -1,0 +1,42 @@
+"""Signed waiting-room pass tokens (JWT): who, for which schedule, until when."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import jwt
+
+from ticketing.domain.errors import PassExpired, PassInvalid, PassRequired
+from ticketing.domain.ids import ScheduleId, UserId
+from ticketing.domain.waiting_room import PassClaims
+
+AUDIENCE = "queue-pass"
+
+
+class PassTokens:
+    def __init__(self, secret: str) -> None:
+        self._secret = secret
+
+    def issue(self, user: UserId, schedule_id: ScheduleId, expires_at: datetime) -> str:
+        claims = {"sub": user, "sch": int(schedule_id), "exp": expires_at, "aud": AUDIENCE}
+        return jwt.encode(claims, self._secret, algorithm="HS256")
+
+    def read(self, token: str | None) -> PassClaims:
+        """Verify the signature and expiry; raises PassRequired, PassExpired or PassInvalid."""
+        if not token:
+            raise PassRequired()
+        try:
+            claims = jwt.decode(
+                token,
+                self._secret,
+                algorithms=["HS256"],
+                audience=AUDIENCE,
+                options={"require": ["sub", "sch", "exp"]},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise PassExpired() from exc
+        except jwt.PyJWTError as exc:
+            raise PassInvalid("the pass token is malformed or its signature does not match") from exc
+        if not isinstance(claims["sub"], str) or not isinstance(claims["sch"], int):
+            raise PassInvalid("the pass token has malformed claims")
+        return PassClaims(UserId(claims["sub"]), ScheduleId(claims["sch"]))

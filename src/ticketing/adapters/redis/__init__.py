@@ -1,0 +1,1 @@
+"""Redis adapters: waiting room, seat locks, seat map; keys built in keys.py only."""

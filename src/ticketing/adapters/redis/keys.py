@@ -1,0 +1,43 @@
+"""The one place Redis keys are built.
+
+Every key of a schedule carries the hash tag ``{schedule_id}`` so that all keys of one
+schedule live in one Redis Cluster slot and a multi-key Lua script on them stays legal.
+A per-deployment (or per-test-run) prefix keeps runs apart on a shared Redis.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ticketing.domain.ids import ScheduleId
+
+
+@dataclass(frozen=True, slots=True)
+class Keys:
+    prefix: str = ""
+
+    def queue(self, s: ScheduleId) -> str:
+        return f"{self.prefix}queue:{{{s}}}"
+
+    def queue_seq(self, s: ScheduleId) -> str:
+        return f"{self.prefix}queue:seq:{{{s}}}"
+
+    def passes(self, s: ScheduleId) -> str:
+        return f"{self.prefix}queue:pass:z:{{{s}}}"
+
+    def queue_rate(self, s: ScheduleId) -> str:
+        return f"{self.prefix}queue:rate:{{{s}}}"
+
+    def seat_state(self, s: ScheduleId) -> str:
+        return f"{self.prefix}seat:state:{{{s}}}"
+
+    def seat_events(self, s: ScheduleId) -> str:
+        return f"{self.prefix}seat:events:{{{s}}}"
+
+    def registry(self) -> str:
+        """HASH schedule id -> queue policy of every schedule on sale (the advancer's work list)."""
+        return f"{self.prefix}queue:registry"
+
+    def pattern(self) -> str:
+        """Glob matching every key of this prefix (used by tests to clean up their own keys)."""
+        return f"{self.prefix}*"

@@ -1,0 +1,27 @@
+-- enter.lua: put a user in the waiting line, idempotently.
+-- Already admitted (live pass) -> the pass; already waiting -> the same ticket;
+-- otherwise a new ticket from the INCR counter (never the clock, so FIFO holds
+-- across API replicas). A pass that expired is dropped and the user queues again.
+-- KEYS[1] queue ZSET (user -> ticket)   KEYS[2] ticket counter   KEYS[3] pass ZSET (user -> expiry ms)
+-- KEYS[4] rate HASH (read only, for the ETA)
+-- ARGV[1] user id
+-- Returns {1, pass_expiry_ms} when admitted, {0, ticket, ahead, rate_per_s_string} when waiting.
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local user = ARGV[1]
+
+local expiry = redis.call('ZSCORE', KEYS[3], user)
+if expiry then
+  if tonumber(expiry) > now then
+    return {1, tonumber(expiry)}
+  end
+  redis.call('ZREM', KEYS[3], user)
+end
+
+local ticket = redis.call('ZSCORE', KEYS[1], user)
+if not ticket then
+  ticket = redis.call('INCR', KEYS[2])
+  redis.call('ZADD', KEYS[1], ticket, user)
+end
+local rate = redis.call('HGET', KEYS[4], 'per_s') or '0'
+return {0, tonumber(ticket), redis.call('ZRANK', KEYS[1], user), rate}

@@ -1,0 +1,26 @@
+"""Loads the Lua scripts in ``lua/`` once; calls go out as EVALSHA (redis-py reloads on NOSCRIPT)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+
+from redis.asyncio import Redis
+from redis.commands.core import AsyncScript
+
+
+def _source(name: str) -> str:
+    return (resources.files("ticketing.adapters.redis") / "lua" / f"{name}.lua").read_text()
+
+
+@dataclass(frozen=True, slots=True)
+class Scripts:
+    enter: AsyncScript
+    status: AsyncScript
+    leave: AsyncScript
+    advance: AsyncScript
+    pass_alive: AsyncScript
+
+    @classmethod
+    def register(cls, redis: Redis) -> Scripts:
+        return cls(**{name: redis.register_script(_source(name)) for name in cls.__dataclass_fields__})

@@ -1,0 +1,22 @@
+"""Live seat states in Redis (HASH seat_no -> AVAILABLE/HELD/SOLD) for fast seat-map reads."""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis
+
+from ticketing.adapters.redis.keys import Keys
+from ticketing.domain.ids import ScheduleId
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+class RedisSeatMap:
+    def __init__(self, redis: Redis, keys: Keys) -> None:
+        self._redis = redis
+        self._keys = keys
+
+    async def states(self, schedule_id: ScheduleId) -> dict[str, str]:
+        raw = await self._redis.hgetall(self._keys.seat_state(schedule_id))
+        return {_text(k): _text(v) for k, v in raw.items()}

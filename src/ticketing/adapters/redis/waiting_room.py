@@ -1,0 +1,113 @@
+"""The waiting room on Redis: one Lua round trip per enter, status, leave or tick."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from redis.asyncio import Redis
+
+from ticketing.adapters.redis.keys import Keys
+from ticketing.adapters.redis.scripts import Scripts
+from ticketing.domain.catalog import QueuePolicy, Schedule
+from ticketing.domain.ids import ScheduleId, UserId
+from ticketing.domain.waiting_room import (
+    Admitted,
+    NotInQueue,
+    QueueStatus,
+    RegisteredSchedule,
+    TickResult,
+    waiting,
+)
+
+
+def ms_to_datetime(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+def _int(value: Any) -> int:
+    return int(value.decode() if isinstance(value, bytes) else value)
+
+
+def status_from_reply(reply: Sequence[Any], policy: QueuePolicy) -> QueueStatus:
+    """Turn an enter/status script reply into a domain status (pure; see the scripts' headers)."""
+    kind = _int(reply[0])
+    if kind == 1:
+        return Admitted(pass_expires_at=ms_to_datetime(_int(reply[1])))
+    if kind == 0:
+        rate = float(reply[3].decode() if isinstance(reply[3], bytes) else reply[3]) if len(reply) > 3 else 0.0
+        return waiting(ticket=_int(reply[1]), ahead=_int(reply[2]), measured_rate_per_s=rate, policy=policy)
+    return NotInQueue()
+
+
+class RedisWaitingRoom:
+    def __init__(self, redis: Redis, keys: Keys, scripts: Scripts) -> None:
+        self._redis = redis
+        self._keys = keys
+        self._scripts = scripts
+
+    async def enter(self, schedule: Schedule, user: UserId) -> QueueStatus:
+        k, s = self._keys, schedule.id
+        reply = await self._scripts.enter(keys=[k.queue(s), k.queue_seq(s), k.passes(s), k.queue_rate(s)], args=[user])
+        return status_from_reply(reply, schedule.queue)
+
+    async def status(self, schedule: Schedule, user: UserId) -> QueueStatus:
+        k, s = self._keys, schedule.id
+        reply = await self._scripts.status(keys=[k.queue(s), k.passes(s), k.queue_rate(s)], args=[user])
+        return status_from_reply(reply, schedule.queue)
+
+    async def leave(self, schedule_id: ScheduleId, user: UserId) -> bool:
+        k = self._keys
+        reply = await self._scripts.leave(keys=[k.queue(schedule_id), k.passes(schedule_id)], args=[user])
+        return any(_int(x) for x in reply)
+
+    async def pass_expiry(self, schedule_id: ScheduleId, user: UserId) -> datetime | None:
+        """Expiry of the user's live pass by the Redis clock, or None."""
+        expiry = _int(await self._scripts.pass_alive(keys=[self._keys.passes(schedule_id)], args=[user]))
+        return ms_to_datetime(expiry) if expiry else None
+
+    async def advance(self, schedule_id: ScheduleId, policy: QueuePolicy) -> TickResult:
+        k = self._keys
+        reply = await self._scripts.advance(
+            keys=[k.queue(schedule_id), k.passes(schedule_id), k.queue_rate(schedule_id)],
+            args=[policy.capacity, policy.pass_ttl_s * 1000, policy.admit_per_tick],
+        )
+        return TickResult(*(_int(x) for x in reply))
+
+    async def waiting_count(self, schedule_id: ScheduleId) -> int:
+        return int(await self._redis.zcard(self._keys.queue(schedule_id)))
+
+    async def live_pass_count(self, schedule_id: ScheduleId) -> int:
+        return int(await self._redis.zcard(self._keys.passes(schedule_id)))
+
+    # The registry: which schedules the advancers work on (never a SCAN of the keyspace).
+
+    async def register(self, schedule: Schedule) -> None:
+        entry = {
+            "capacity": schedule.queue.capacity,
+            "pass_ttl_s": schedule.queue.pass_ttl_s,
+            "admit_per_tick": schedule.queue.admit_per_tick,
+            "sale_opens_at": schedule.sale_opens_at.isoformat(),
+            "starts_at": schedule.starts_at.isoformat(),
+        }
+        await self._redis.hset(self._keys.registry(), str(schedule.id), json.dumps(entry))
+
+    async def unregister(self, schedule_id: ScheduleId) -> None:
+        await self._redis.hdel(self._keys.registry(), str(schedule_id))
+
+    async def registered(self) -> list[RegisteredSchedule]:
+        raw = await self._redis.hgetall(self._keys.registry())
+        out = []
+        for key, value in raw.items():
+            entry = json.loads(value)
+            out.append(
+                RegisteredSchedule(
+                    schedule_id=ScheduleId(_int(key)),
+                    policy=QueuePolicy(entry["capacity"], entry["pass_ttl_s"], entry["admit_per_tick"]),
+                    sale_opens_at=datetime.fromisoformat(entry["sale_opens_at"]),
+                    starts_at=datetime.fromisoformat(entry["starts_at"]),
+                )
+            )
+        return sorted(out, key=lambda r: r.schedule_id)

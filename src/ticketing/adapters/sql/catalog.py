@@ -1,0 +1,144 @@
+"""Catalog repository: events, schedules and seats in SQL."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ticketing.adapters.sql import tables as t
+from ticketing.domain.catalog import Event, NewSchedule, QueuePolicy, Schedule, SeatSpec
+from ticketing.domain.ids import EventId, ScheduleId, SeatNo
+
+SEAT_INSERT_BATCH = 1000
+# Schedules never change after creation, and every queue call needs one: keep them
+# in process for a while so the hot path does not touch the database.
+SCHEDULE_CACHE_TTL_S = 30.0
+SCHEDULE_CACHE_MAX = 10_000
+
+
+def to_db_time(value: datetime) -> datetime:
+    return value.astimezone(UTC).replace(tzinfo=None)
+
+
+def from_db_time(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC)
+
+
+def _new_id(result: sa.CursorResult[Any]) -> int:
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+def _event(row: Any) -> Event:
+    return Event(EventId(row.id), row.title, row.description, from_db_time(row.created_at))
+
+
+def _schedule(row: Any) -> Schedule:
+    return Schedule(
+        id=ScheduleId(row.id),
+        event_id=EventId(row.event_id),
+        starts_at=from_db_time(row.starts_at),
+        sale_opens_at=from_db_time(row.sale_opens_at),
+        hold_ttl_s=row.hold_ttl_s,
+        max_seats_per_user=row.max_seats_per_user,
+        queue=QueuePolicy(row.queue_capacity, row.pass_ttl_s, row.admit_per_tick),
+    )
+
+
+class SqlCatalog:
+    """Reads and writes the catalog; every write is one transaction."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._schedules: dict[ScheduleId, tuple[float, Schedule]] = {}
+
+    async def add_event(self, title: str, description: str, now: datetime) -> Event:
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                t.event.insert().values(title=title, description=description, created_at=to_db_time(now))
+            )
+            event_id = EventId(_new_id(result))
+        return Event(event_id, title, description, now)
+
+    async def get_event(self, event_id: EventId) -> Event | None:
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(t.event.select().where(t.event.c.id == event_id))).first()
+        return _event(row) if row else None
+
+    async def list_events(self, limit: int, offset: int) -> list[Event]:
+        query = t.event.select().order_by(t.event.c.id).limit(limit).offset(offset)
+        async with self._engine.connect() as conn:
+            return [_event(r) for r in await conn.execute(query)]
+
+    async def add_schedule(self, event_id: EventId, new: NewSchedule, now: datetime) -> Schedule:
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                t.schedule.insert().values(
+                    event_id=event_id,
+                    starts_at=to_db_time(new.starts_at),
+                    sale_opens_at=to_db_time(new.sale_opens_at),
+                    queue_capacity=new.queue.capacity,
+                    pass_ttl_s=new.queue.pass_ttl_s,
+                    admit_per_tick=new.queue.admit_per_tick,
+                    hold_ttl_s=new.hold_ttl_s,
+                    max_seats_per_user=new.max_seats_per_user,
+                    created_at=to_db_time(now),
+                )
+            )
+            schedule_id = ScheduleId(_new_id(result))
+            rows = [
+                {
+                    "schedule_id": schedule_id,
+                    "seat_no": s.seat_no,
+                    "section": s.section,
+                    "row_label": s.row_label,
+                    "price": s.price,
+                    "ordinal": i,
+                }
+                for i, s in enumerate(new.seats)
+            ]
+            for start in range(0, len(rows), SEAT_INSERT_BATCH):
+                await conn.execute(t.seat.insert(), rows[start : start + SEAT_INSERT_BATCH])
+        return Schedule(
+            schedule_id, event_id, new.starts_at, new.sale_opens_at, new.hold_ttl_s, new.max_seats_per_user, new.queue
+        )
+
+    async def get_schedule(self, schedule_id: ScheduleId) -> Schedule | None:
+        cached = self._schedules.get(schedule_id)
+        if cached and cached[0] > time.monotonic():
+            return cached[1]
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(t.schedule.select().where(t.schedule.c.id == schedule_id))).first()
+        if row is None:
+            return None  # misses are not cached: unknown ids must not fill memory
+        schedule = _schedule(row)
+        if len(self._schedules) >= SCHEDULE_CACHE_MAX:
+            self._schedules.clear()
+        self._schedules[schedule_id] = (time.monotonic() + SCHEDULE_CACHE_TTL_S, schedule)
+        return schedule
+
+    async def list_schedules(self, event_id: EventId) -> list[Schedule]:
+        query = t.schedule.select().where(t.schedule.c.event_id == event_id).order_by(t.schedule.c.id)
+        async with self._engine.connect() as conn:
+            return [_schedule(r) for r in await conn.execute(query)]
+
+    async def list_on_sale(self, now: datetime) -> list[Schedule]:
+        """Schedules whose sale has opened and whose show has not started."""
+        db_now = to_db_time(now)
+        query = t.schedule.select().where(t.schedule.c.sale_opens_at <= db_now, t.schedule.c.starts_at > db_now)
+        async with self._engine.connect() as conn:
+            return [_schedule(r) for r in await conn.execute(query)]
+
+    async def list_seats(self, schedule_id: ScheduleId) -> list[SeatSpec]:
+        query = t.seat.select().where(t.seat.c.schedule_id == schedule_id).order_by(t.seat.c.ordinal)
+        async with self._engine.connect() as conn:
+            return [SeatSpec(SeatNo(r.seat_no), r.price, r.section, r.row_label) for r in await conn.execute(query)]
+
+    async def ping(self) -> None:
+        async with self._engine.connect() as conn:
+            await conn.execute(sa.text("SELECT 1"))

@@ -1,0 +1,46 @@
+"""The ASGI application: create_app() wires routes, problem handlers and the lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
+from fastapi import FastAPI
+
+from ticketing.api.middleware import RequestContext
+from ticketing.api.problems import install_problem_handlers
+from ticketing.api.routes import catalog, health, queue
+from ticketing.bootstrap import open_resources
+from ticketing.observability.logging import configure_logging
+from ticketing.observability.metrics import Metrics
+from ticketing.settings import Settings
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(settings.log_format, settings.log_level)
+        async with AsyncExitStack() as stack:
+            app.state.resources = await stack.enter_async_context(open_resources(settings, metrics))
+            yield
+
+    app = FastAPI(
+        title="Ticketing",
+        version="1.0",
+        summary="Fair waiting room, guarded seat holds and exactly-once confirmation.",
+        lifespan=lifespan,
+    )
+    install_problem_handlers(app)
+    app.include_router(health.router)
+    app.include_router(catalog.router)
+    app.include_router(queue.router)
+    app.add_middleware(RequestContext, metrics=metrics)
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """Factory for ASGI servers (``--factory``); settings come from the environment."""
+    return create_app()

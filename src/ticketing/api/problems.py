@@ -1,0 +1,89 @@
+"""RFC 9457 problem+json: the only error-code -> HTTP-status table, and the renderers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import JSONResponse
+
+from ticketing.domain import errors
+
+MEDIA_TYPE = "application/problem+json"
+
+STATUS_BY_CODE: dict[str, int] = {
+    errors.NotAuthenticated.code: 401,
+    errors.AdminRequired.code: 403,
+    errors.InvalidInput.code: 422,
+    errors.DuplicateSeat.code: 422,
+    errors.EventNotFound.code: 404,
+    errors.ScheduleNotFound.code: 404,
+    errors.SaleNotOpen.code: 409,
+    errors.SaleClosed.code: 409,
+    errors.PassRequired.code: 403,
+    errors.PassInvalid.code: 403,
+    errors.PassExpired.code: 403,
+    errors.DependencyUnavailable.code: 503,
+}
+
+# Codes of conditions the framework detects before any use case runs.
+NOT_FOUND = "NOT_FOUND"
+METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
+VALIDATION_FAILED = "VALIDATION_FAILED"
+MALFORMED_JSON = "MALFORMED_JSON"
+PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
+INTERNAL_ERROR = "INTERNAL_ERROR"
+
+log = structlog.get_logger("ticketing.api")
+
+
+def problem(
+    status: int, code: str, title: str, detail: str, headers: dict[str, str] | None = None, **extra: Any
+) -> JSONResponse:
+    body = {"type": f"urn:ticketing:problem:{code.lower()}", "title": title, "status": status, "detail": detail}
+    body["code"] = code
+    body.update(extra)
+    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
+def _from_domain(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, errors.TicketingError)
+    status = STATUS_BY_CODE.get(exc.code, 400)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return problem(status, exc.code, exc.title, exc.detail, headers, **exc.extra)
+
+
+def _from_validation(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    found = [
+        {"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", ""))[:300], "type": e.get("type", "")}
+        for e in exc.errors()[:20]
+    ]
+    if any(e["type"] == "json_invalid" for e in found):
+        return problem(400, MALFORMED_JSON, "The body is not valid JSON", "the request body could not be parsed")
+    return problem(
+        422, VALIDATION_FAILED, "The request is not valid", "one or more fields are missing or invalid", errors=found
+    )
+
+
+def _from_http(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    codes = {404: NOT_FOUND, 405: METHOD_NOT_ALLOWED, 413: PAYLOAD_TOO_LARGE}
+    code = codes.get(exc.status_code, f"HTTP_{exc.status_code}")
+    detail = exc.detail if isinstance(exc.detail, str) else "request failed"
+    return problem(exc.status_code, code, detail, detail, dict(exc.headers or {}))
+
+
+def _from_crash(request: Request, exc: Exception) -> JSONResponse:
+    log.error("unhandled_error", path=request.url.path, exc_info=exc)
+    return problem(500, INTERNAL_ERROR, "Internal server error", "the server failed to handle this request")
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(errors.TicketingError, _from_domain)
+    app.add_exception_handler(RequestValidationError, _from_validation)
+    app.add_exception_handler(StarletteHTTPException, _from_http)
+    app.add_exception_handler(Exception, _from_crash)

@@ -1,0 +1,123 @@
+"""Wire shapes (pydantic): strict bounds so bad input is a 4xx before any use case runs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+MAX_ID = 2**63 - 1
+
+Price = Annotated[Decimal, Field(ge=0, le=Decimal("9999999999.99"), max_digits=12, decimal_places=2)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class EventIn(Strict):
+    title: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=4000)
+
+
+class EventOut(BaseModel):
+    id: int
+    title: str
+    description: str
+    created_at: datetime
+
+
+class QueueIn(Strict):
+    capacity: int = Field(ge=1, le=1_000_000, description="maximum live passes at once")
+    pass_ttl_s: int = Field(ge=1, le=86_400, description="how long a pass lives")
+    admit_per_tick: int = Field(ge=1, le=100_000, description="most people admitted per advancer tick")
+
+
+class SeatGridIn(Strict):
+    rows: int = Field(ge=1, le=702, description="A..Z, then AA..ZZ")
+    cols: int = Field(ge=1, le=1000)
+    price: Price
+    section: str = Field(default="", max_length=64)
+
+
+class SeatIn(Strict):
+    seat_no: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    price: Price
+    section: str = Field(default="", max_length=64)
+    row_label: str = Field(default="", max_length=16)
+
+
+class ScheduleIn(Strict):
+    starts_at: AwareDatetime
+    sale_opens_at: AwareDatetime
+    hold_ttl_s: int = Field(default=300, ge=5, le=86_400)
+    max_seats_per_user: int = Field(default=4, ge=1, le=100)
+    queue: QueueIn
+    seats: SeatGridIn | Annotated[list[SeatIn], Field(min_length=1, max_length=50_000)]
+
+
+class QueuePolicyOut(BaseModel):
+    capacity: int
+    pass_ttl_s: int
+    admit_per_tick: int
+
+
+class ScheduleOut(BaseModel):
+    id: int
+    event_id: int
+    starts_at: datetime
+    sale_opens_at: datetime
+    hold_ttl_s: int
+    max_seats_per_user: int
+    queue: QueuePolicyOut
+
+
+class EventDetailOut(EventOut):
+    schedules: list[ScheduleOut]
+
+
+class SeatOut(BaseModel):
+    seat_no: str
+    section: str
+    row_label: str
+    price: Decimal
+    status: str
+
+
+class SeatMapOut(BaseModel):
+    schedule_id: int
+    seats: list[SeatOut]
+
+
+class WaitingOut(BaseModel):
+    status: Literal["WAITING"] = "WAITING"
+    position: int
+    ahead: int
+    eta_s: int
+    poll_after_ms: int
+
+
+class AdmittedOut(BaseModel):
+    status: Literal["ADMITTED"] = "ADMITTED"
+    pass_token: str
+    pass_expires_at: datetime
+
+
+class NotInQueueOut(BaseModel):
+    status: Literal["NOT_IN_QUEUE"] = "NOT_IN_QUEUE"
+
+
+class PassOut(BaseModel):
+    schedule_id: int
+    user_id: str
+    pass_expires_at: datetime
+
+
+class Problem(BaseModel):
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str

@@ -1,0 +1,112 @@
+"""The only composition root: builds every client, adapter and metric from settings.
+
+The API lifespan, every worker, the CLI and every test fixture go through
+``open_resources``; nothing is created at import time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from redis.asyncio import BlockingConnectionPool, Redis
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ticketing.adapters.access_tokens import AccessTokens
+from ticketing.adapters.kafka.probe import broker_reachable
+from ticketing.adapters.pass_tokens import PassTokens
+from ticketing.adapters.redis.keys import Keys
+from ticketing.adapters.redis.scripts import Scripts
+from ticketing.adapters.redis.seat_map import RedisSeatMap
+from ticketing.adapters.redis.waiting_room import RedisWaitingRoom
+from ticketing.adapters.sql.catalog import SqlCatalog
+from ticketing.adapters.sql.database import create_engine
+from ticketing.observability.metrics import Metrics
+from ticketing.settings import Settings
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+@dataclass
+class Resources:
+    settings: Settings
+    engine: AsyncEngine
+    redis: Redis
+    keys: Keys
+    catalog: SqlCatalog
+    waiting_room: RedisWaitingRoom
+    seat_map: RedisSeatMap
+    pass_tokens: PassTokens
+    access_tokens: AccessTokens
+    clock: SystemClock
+    metrics: Metrics
+
+    async def readiness(self) -> dict[str, str]:
+        """Probe every dependency concurrently; value ``ok`` or the failure."""
+        timeout = self.settings.network_timeout_s
+
+        async def database() -> None:
+            async with asyncio.timeout(timeout), self.engine.connect() as conn:
+                await conn.execute(sa.text("SELECT 1"))
+
+        async def redis() -> None:
+            async with asyncio.timeout(timeout):
+                await self.redis.ping()
+
+        async def broker() -> None:
+            await broker_reachable(self.settings.kafka_bootstrap_servers, timeout)
+
+        checks = {"database": database(), "redis": redis(), "broker": broker()}
+        results = await asyncio.gather(*checks.values(), return_exceptions=True)
+        return {
+            name: "ok" if not isinstance(r, BaseException) else f"{type(r).__name__}: {r}"[:200]
+            for name, r in zip(checks, results, strict=True)
+        }
+
+
+def build_redis(settings: Settings) -> Redis:
+    # A blocking pool waits for a free connection instead of failing past the limit.
+    pool = BlockingConnectionPool.from_url(
+        settings.redis_url,
+        max_connections=settings.redis_max_connections,
+        timeout=settings.network_timeout_s,
+        socket_timeout=settings.network_timeout_s,
+        socket_connect_timeout=settings.network_timeout_s,
+    )
+    return Redis(connection_pool=pool)
+
+
+def build_access_tokens(settings: Settings) -> AccessTokens:
+    return AccessTokens(settings.jwt_secret, settings.jwt_algorithm, settings.jwt_public_key)
+
+
+@asynccontextmanager
+async def open_resources(settings: Settings, metrics: Metrics | None = None) -> AsyncIterator[Resources]:
+    engine = create_engine(settings.database_url, settings.database_pool_size)
+    redis = build_redis(settings)
+    keys = Keys(settings.redis_key_prefix)
+    scripts = Scripts.register(redis)
+    try:
+        yield Resources(
+            settings=settings,
+            engine=engine,
+            redis=redis,
+            keys=keys,
+            catalog=SqlCatalog(engine),
+            waiting_room=RedisWaitingRoom(redis, keys, scripts),
+            seat_map=RedisSeatMap(redis, keys),
+            pass_tokens=PassTokens(settings.pass_token_secret),
+            access_tokens=build_access_tokens(settings),
+            clock=SystemClock(),
+            metrics=metrics or Metrics(),
+        )
+    finally:
+        await redis.aclose()
+        await engine.dispose()

@@ -1,0 +1,1 @@
+"""Local development aids: broker launcher, demo data, process supervisor. Never imported by production code."""

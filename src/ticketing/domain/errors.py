@@ -1,0 +1,80 @@
+"""Every business condition as one exception with a stable machine-readable code.
+
+The API maps codes to HTTP statuses in ``api/problems.py``; nothing here knows HTTP.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class TicketingError(Exception):
+    """Base of every expected failure; ``code`` is part of the public contract."""
+
+    code: ClassVar[str] = "TICKETING_ERROR"
+    title: ClassVar[str] = "Request failed"
+
+    def __init__(self, detail: str | None = None, **extra: Any) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+        self.extra = extra
+
+
+class NotAuthenticated(TicketingError):
+    code = "NOT_AUTHENTICATED"
+    title = "A valid bearer token is required"
+
+
+class AdminRequired(TicketingError):
+    code = "ADMIN_REQUIRED"
+    title = "This operation needs the admin role"
+
+
+class InvalidInput(TicketingError):
+    code = "INVALID_INPUT"
+    title = "The request is not valid"
+
+
+class EventNotFound(TicketingError):
+    code = "EVENT_NOT_FOUND"
+    title = "No such event"
+
+
+class ScheduleNotFound(TicketingError):
+    code = "SCHEDULE_NOT_FOUND"
+    title = "No such schedule"
+
+
+class DuplicateSeat(TicketingError):
+    code = "DUPLICATE_SEAT"
+    title = "A seat number appears more than once"
+
+
+class SaleNotOpen(TicketingError):
+    code = "SALE_NOT_OPEN"
+    title = "The sale has not opened yet"
+
+
+class SaleClosed(TicketingError):
+    code = "SALE_CLOSED"
+    title = "The sale for this schedule has ended"
+
+
+class PassRequired(TicketingError):
+    code = "PASS_REQUIRED"
+    title = "A waiting-room pass is required"
+
+
+class PassInvalid(TicketingError):
+    code = "PASS_INVALID"
+    title = "The waiting-room pass is not valid for this user and schedule"
+
+
+class PassExpired(TicketingError):
+    code = "PASS_EXPIRED"
+    title = "The waiting-room pass has expired or was given back"
+
+
+class DependencyUnavailable(TicketingError):
+    code = "DEPENDENCY_UNAVAILABLE"
+    title = "A backing service is unavailable"

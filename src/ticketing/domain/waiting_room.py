@@ -1,0 +1,98 @@
+"""Waiting-room rules: where a buyer stands, how long it may take, how often to ask."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from ticketing.domain.catalog import QueuePolicy
+from ticketing.domain.ids import ScheduleId, UserId
+
+# Polling pace: people at the front ask often so no admission is wasted; people far
+# back ask rarely so a million waiters do not become a million requests a second.
+MIN_POLL_MS = 1_000
+MAX_POLL_MS = 30_000
+
+
+class QueueState(StrEnum):
+    WAITING = "WAITING"
+    ADMITTED = "ADMITTED"
+    NOT_IN_QUEUE = "NOT_IN_QUEUE"
+
+
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    ticket: int
+    ahead: int
+    eta_s: int
+    poll_after_ms: int
+
+    @property
+    def position(self) -> int:
+        return self.ahead + 1
+
+
+@dataclass(frozen=True, slots=True)
+class Admitted:
+    pass_expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NotInQueue:
+    pass
+
+
+QueueStatus = Waiting | Admitted | NotInQueue
+
+
+def nominal_admission_rate(policy: QueuePolicy) -> float:
+    """Admissions per second when every pass runs to its TTL (a floor, used before any measurement)."""
+    return policy.capacity / max(policy.pass_ttl_s, 1)
+
+
+def estimate_wait_s(ahead: int, measured_rate_per_s: float, policy: QueuePolicy) -> int:
+    """Seconds until admission: people ahead over the admission rate, rounded up."""
+    if ahead <= 0:
+        return 0
+    rate = measured_rate_per_s if measured_rate_per_s > 0 else nominal_admission_rate(policy)
+    return math.ceil(ahead / rate)
+
+
+def poll_after_ms(eta_s: int) -> int:
+    """Ask again after about a third of the expected wait, clamped to [1 s, 30 s]."""
+    return int(min(MAX_POLL_MS, max(MIN_POLL_MS, eta_s * 1000 / 3)))
+
+
+def waiting(ticket: int, ahead: int, measured_rate_per_s: float, policy: QueuePolicy) -> Waiting:
+    eta = estimate_wait_s(ahead, measured_rate_per_s, policy)
+    return Waiting(ticket=ticket, ahead=ahead, eta_s=eta, poll_after_ms=poll_after_ms(eta))
+
+
+@dataclass(frozen=True, slots=True)
+class PassClaims:
+    """What a verified pass token says; still needs a live pass in the pass set to count."""
+
+    user: UserId
+    schedule_id: ScheduleId
+
+
+@dataclass(frozen=True, slots=True)
+class TickResult:
+    """What one admission tick did for one schedule."""
+
+    expired: int
+    admitted: int
+    waiting: int
+    live_passes: int
+
+
+@dataclass(frozen=True, slots=True)
+class RegisteredSchedule:
+    """A schedule in the advancers' work list, with what a tick needs to know."""
+
+    schedule_id: ScheduleId
+    policy: QueuePolicy
+    sale_opens_at: datetime
+    starts_at: datetime

@@ -1,0 +1,44 @@
+"""Every Prometheus metric, declared once, on a registry made by bootstrap (never at import)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+LATENCY_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+class Metrics:
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        r = self.registry
+        self.http_request_duration_seconds = Histogram(
+            "ticketing_http_request_duration_seconds",
+            "HTTP request latency by route template, method and status",
+            ["route", "method", "status"],
+            buckets=LATENCY_BUCKETS_S,
+            registry=r,
+        )
+        self.queue_entered_total = Counter(
+            "ticketing_queue_entered_total", "Waiting-room enter calls by outcome", ["outcome"], registry=r
+        )
+        self.queue_admitted_total = Counter(
+            "ticketing_queue_admitted_total", "Users moved from the line into the pass set", registry=r
+        )
+        self.queue_passes_expired_total = Counter(
+            "ticketing_queue_passes_expired_total", "Passes dropped by the advancer after their TTL", registry=r
+        )
+        self.queue_waiting_users = Gauge(
+            "ticketing_queue_waiting_users", "People in line, summed over schedules on sale", registry=r
+        )
+        self.queue_live_passes = Gauge(
+            "ticketing_queue_live_passes", "Live passes, summed over schedules on sale", registry=r
+        )
+        self.queue_advance_tick_seconds = Histogram(
+            "ticketing_queue_advance_tick_seconds",
+            "Duration of one advancer tick over every schedule",
+            buckets=LATENCY_BUCKETS_S,
+            registry=r,
+        )
+        self.pass_checks_total = Counter(
+            "ticketing_queue_pass_checks_total", "Pass verifications by outcome", ["outcome"], registry=r
+        )

@@ -1,0 +1,67 @@
+"""Configuration from the environment (prefix ``TICKETING_``); refuses unsafe production setups."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Development defaults; production mode refuses to start with any of them.
+DEV_JWT_SECRET = "dev-only-jwt-secret-change-me-0123456789"  # noqa: S105
+DEV_PASS_SECRET = "dev-only-pass-secret-change-me-0123456789"  # noqa: S105
+DEV_WEBHOOK_SECRET = "dev-only-webhook-secret-change-me-0123456789"  # noqa: S105
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TICKETING_", env_file=None, extra="ignore")
+
+    environment: Environment = Environment.DEVELOPMENT
+    database_url: str = "mysql+asyncmy://ticketing:ticketing@127.0.0.1:3306/ticketing"
+    database_pool_size: int = Field(default=32, ge=1)
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_key_prefix: str = Field(default="tk:", description="prepended to every Redis key")
+    redis_max_connections: int = Field(default=256, ge=1)
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    kafka_enable_idempotence: bool = False
+
+    jwt_secret: str = DEV_JWT_SECRET
+    jwt_algorithm: str = "HS256"
+    jwt_public_key: str | None = Field(default=None, description="PEM; set for RS256")
+    pass_token_secret: str = DEV_PASS_SECRET
+    webhook_secret: str = DEV_WEBHOOK_SECRET
+    fake_payments_enabled: bool = True
+
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    log_format: str = Field(default="console", pattern="^(console|json)$")
+    log_level: str = "INFO"
+
+    advancer_tick_ms: int = Field(default=200, ge=10)
+    registry_resync_s: float = Field(default=10.0, gt=0)
+    network_timeout_s: float = Field(default=2.0, gt=0)
+
+    @model_validator(mode="after")
+    def _refuse_dev_secrets_in_production(self) -> Settings:
+        if self.environment is Environment.PRODUCTION:
+            problems = []
+            if self.jwt_secret == DEV_JWT_SECRET and self.jwt_public_key is None:
+                problems.append("TICKETING_JWT_SECRET is the development secret")
+            if self.pass_token_secret == DEV_PASS_SECRET:
+                problems.append("TICKETING_PASS_TOKEN_SECRET is the development secret")
+            if self.webhook_secret == DEV_WEBHOOK_SECRET:
+                problems.append("TICKETING_WEBHOOK_SECRET is the development secret")
+            if self.fake_payments_enabled:
+                problems.append("TICKETING_FAKE_PAYMENTS_ENABLED must be false in production")
+            if problems:
+                raise ValueError("refusing to start in production: " + "; ".join(problems))
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment is Environment.PRODUCTION

@@ -1,0 +1,1 @@
+"""Background processes; each exposes tick() (one unit of work) and run()."""
