@@ -108,5 +108,5 @@ async def open_resources(settings: Settings, metrics: Metrics | None = None) -> 
             metrics=metrics or Metrics(),
         )
     finally:
-        await redis.aclose()
+        await redis.aclose(close_connection_pool=True)
         await engine.dispose()

@@ -1,0 +1,38 @@
+"""Production mode refuses development secrets and the fake payment provider."""
+
+import pytest
+from pydantic import ValidationError
+
+from ticketing.settings import Settings
+
+SAFE = {
+    "jwt_secret": "a" * 40,
+    "pass_token_secret": "b" * 40,
+    "webhook_secret": "c" * 40,
+    "fake_payments_enabled": False,
+}
+
+
+def test_development_mode_starts_with_defaults() -> None:
+    assert not Settings().is_production
+
+
+def test_production_mode_starts_with_real_secrets() -> None:
+    assert Settings(environment="production", **SAFE).is_production
+
+
+@pytest.mark.parametrize("field", ["jwt_secret", "pass_token_secret", "webhook_secret"])
+def test_production_mode_refuses_each_development_secret(field: str) -> None:
+    values = {k: v for k, v in SAFE.items() if k != field}
+    with pytest.raises(ValidationError, match="development secret"):
+        Settings(environment="production", **values)
+
+
+def test_production_mode_refuses_the_fake_payment_provider() -> None:
+    with pytest.raises(ValidationError, match="FAKE_PAYMENTS"):
+        Settings(environment="production", **{**SAFE, "fake_payments_enabled": True})
+
+
+def test_settings_read_the_ticketing_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TICKETING_API_PORT", "9123")
+    assert Settings().api_port == 9123
