@@ -5,9 +5,9 @@ from collections.abc import Callable
 
 import httpx
 
+from tests.conftest import make_schedule
 from ticketing.bootstrap import Resources
 from ticketing.workers.queue_advancer import QueueAdvancer
-from tests.conftest import make_schedule
 
 Auth = Callable[..., dict[str, str]]
 
@@ -21,7 +21,9 @@ async def admitted_pass(client: httpx.AsyncClient, auth: Auth, res: Resources, s
     return token
 
 
-async def check(client: httpx.AsyncClient, auth: Auth, schedule_id: int, user: str, token: str | None) -> httpx.Response:
+async def check(
+    client: httpx.AsyncClient, auth: Auth, schedule_id: int, user: str, token: str | None
+) -> httpx.Response:
     headers = auth(user) | ({"X-Queue-Pass": token} if token is not None else {})
     return await client.get(f"/api/v1/schedules/{schedule_id}/queue/pass", headers=headers)
 

@@ -5,9 +5,9 @@ from collections.abc import Callable
 
 import httpx
 
+from tests.conftest import make_schedule
 from ticketing.bootstrap import Resources
 from ticketing.workers.queue_advancer import QueueAdvancer
-from tests.conftest import make_schedule
 
 Auth = Callable[..., dict[str, str]]
 

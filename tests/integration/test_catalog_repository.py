@@ -2,9 +2,9 @@
 
 from datetime import timedelta
 
+from tests.conftest import make_schedule
 from ticketing.bootstrap import Resources
 from ticketing.domain.ids import EventId, ScheduleId
-from tests.conftest import make_schedule
 
 
 async def test_event_round_trip(res: Resources) -> None:

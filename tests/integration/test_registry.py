@@ -2,10 +2,10 @@
 
 from datetime import timedelta
 
+from tests.conftest import make_schedule
 from ticketing.bootstrap import Resources
 from ticketing.domain.ids import UserId
 from ticketing.services.waiting_room import advance_waiting_rooms, sync_registry
-from tests.conftest import make_schedule
 
 
 async def test_creating_a_schedule_registers_it(res: Resources) -> None:

@@ -2,10 +2,10 @@
 
 import asyncio
 
+from tests.conftest import make_schedule
 from ticketing.bootstrap import Resources
 from ticketing.domain.ids import UserId
 from ticketing.domain.waiting_room import Admitted, NotInQueue, Waiting
-from tests.conftest import make_schedule
 
 
 async def test_enter_gives_increasing_tickets_and_positions(res: Resources) -> None:

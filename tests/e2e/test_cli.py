@@ -1,0 +1,109 @@
+"""The command line: tokens for scripts, and `ticketing dev` starting and stopping its whole tree."""
+
+import contextlib
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from ticketing.adapters.access_tokens import AccessTokens
+from ticketing.cli import main
+from ticketing.devtools.broker import free_port
+from ticketing.settings import Settings
+
+
+def run_cli(*args: str) -> str:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(list(args)) == 0
+    return out.getvalue()
+
+
+def test_token_prints_one_verifiable_token() -> None:
+    token = run_cli("token", "--user", "alice", "--admin").strip()
+    principal = AccessTokens(Settings().jwt_secret).read(token)
+    assert (principal.user_id, principal.is_admin) == ("alice", True)
+
+
+def test_token_count_prints_n_tokens_for_numbered_users() -> None:
+    lines = run_cli("token", "--count", "250", "--prefix", "lt-").splitlines()
+    tokens = AccessTokens(Settings().jwt_secret)
+    assert len(lines) == 250
+    assert [tokens.read(t).user_id for t in lines[:3]] == ["lt-1", "lt-2", "lt-3"]
+    assert tokens.read(lines[-1]).user_id == "lt-250"
+
+
+def descendants(pid: int) -> set[int]:
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_dev_starts_everything_and_sigterm_stops_every_child(settings: Settings, tmp_path: Path) -> None:
+    api_port = free_port()
+    env = {
+        **os.environ,
+        "TICKETING_DATABASE_URL": settings.database_url,
+        "TICKETING_REDIS_KEY_PREFIX": settings.redis_key_prefix,
+        "TICKETING_API_PORT": str(api_port),
+        "TICKETING_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{free_port()}",
+        "TICKETING_LOG_LEVEL": "WARNING",
+    }
+    log = tmp_path / "dev.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "ticketing.cli", "dev"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        ready = None
+        while time.monotonic() < deadline:
+            assert proc.poll() is None, log.read_text()
+            try:
+                ready = httpx.get(f"http://127.0.0.1:{api_port}/readyz", timeout=2)
+                if ready.status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        assert ready is not None
+        assert ready.status_code == 200, ready.text + log.read_text()
+        events = httpx.get(f"http://127.0.0.1:{api_port}/api/v1/events?limit=200").json()
+        assert any(e["title"].startswith("Demo") for e in events)
+        tree = descendants(proc.pid)
+        assert len(tree) >= 3  # broker, API, queue advancer
+
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+        time.sleep(0.2)
+        assert not [pid for pid in tree if alive(pid)], "orphaned children left behind"
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
