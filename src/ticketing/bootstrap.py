@@ -17,14 +17,24 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ticketing.adapters.access_tokens import AccessTokens
+from ticketing.adapters.kafka.consumer import KafkaSubscription
 from ticketing.adapters.kafka.probe import broker_reachable
+from ticketing.adapters.kafka.producer import KafkaPublisher
 from ticketing.adapters.pass_tokens import PassTokens
+from ticketing.adapters.payment_provider import FakePaymentProvider, UnconfiguredPaymentProvider
 from ticketing.adapters.redis.keys import Keys
+from ticketing.adapters.redis.outbox_signal import RedisOutboxSignal
 from ticketing.adapters.redis.scripts import Scripts
+from ticketing.adapters.redis.seat_events import SeatEventHub
+from ticketing.adapters.redis.seat_locks import RedisSeatLocks
 from ticketing.adapters.redis.seat_map import RedisSeatMap
 from ticketing.adapters.redis.waiting_room import RedisWaitingRoom
 from ticketing.adapters.sql.catalog import SqlCatalog
+from ticketing.adapters.sql.confirmation import SqlConfirmation
 from ticketing.adapters.sql.database import create_engine
+from ticketing.adapters.sql.outbox import SqlOutbox
+from ticketing.adapters.sql.payments import SqlPayments
+from ticketing.adapters.sql.reservations import SqlReservations
 from ticketing.observability.metrics import Metrics
 from ticketing.settings import Settings
 
@@ -43,10 +53,26 @@ class Resources:
     catalog: SqlCatalog
     waiting_room: RedisWaitingRoom
     seat_map: RedisSeatMap
+    seat_locks: RedisSeatLocks
+    seat_events: SeatEventHub
+    reservations: SqlReservations
+    payments: SqlPayments
+    confirmation: SqlConfirmation
+    outbox: SqlOutbox
+    outbox_signal: RedisOutboxSignal
+    publisher: KafkaPublisher
+    refunds: FakePaymentProvider | UnconfiguredPaymentProvider
+    fake_provider: FakePaymentProvider | None
     pass_tokens: PassTokens
     access_tokens: AccessTokens
     clock: SystemClock
     metrics: Metrics
+
+    def subscription(self, topics: list[str], group_id: str, session_timeout_ms: int) -> KafkaSubscription:
+        """A consumer-group subscription; the caller starts and closes it."""
+        return KafkaSubscription(
+            self.settings.kafka_bootstrap_servers, topics, group_id, session_timeout_ms, self.settings.network_timeout_s
+        )
 
     async def readiness(self) -> dict[str, str]:
         """Probe every dependency concurrently; value ``ok`` or the failure."""
@@ -93,20 +119,38 @@ async def open_resources(settings: Settings, metrics: Metrics | None = None) -> 
     redis = build_redis(settings)
     keys = Keys(settings.redis_key_prefix)
     scripts = Scripts.register(redis)
+    fake = FakePaymentProvider(settings.webhook_secret) if settings.fake_payments_enabled else None
+    resources = Resources(
+        settings=settings,
+        engine=engine,
+        redis=redis,
+        keys=keys,
+        catalog=SqlCatalog(engine),
+        waiting_room=RedisWaitingRoom(redis, keys, scripts),
+        seat_map=RedisSeatMap(redis, keys),
+        seat_locks=RedisSeatLocks(redis, keys, scripts),
+        seat_events=SeatEventHub(redis, keys),
+        reservations=SqlReservations(engine),
+        payments=SqlPayments(engine),
+        confirmation=SqlConfirmation(engine),
+        outbox=SqlOutbox(engine),
+        outbox_signal=RedisOutboxSignal(redis, keys),
+        # Connects on first publish: API processes never open a broker connection.
+        publisher=KafkaPublisher(
+            settings.kafka_bootstrap_servers, settings.kafka_enable_idempotence, settings.network_timeout_s
+        ),
+        refunds=fake or UnconfiguredPaymentProvider(),
+        fake_provider=fake,
+        pass_tokens=PassTokens(settings.pass_token_secret),
+        access_tokens=build_access_tokens(settings),
+        clock=SystemClock(),
+        metrics=metrics or Metrics(),
+    )
     try:
-        yield Resources(
-            settings=settings,
-            engine=engine,
-            redis=redis,
-            keys=keys,
-            catalog=SqlCatalog(engine),
-            waiting_room=RedisWaitingRoom(redis, keys, scripts),
-            seat_map=RedisSeatMap(redis, keys),
-            pass_tokens=PassTokens(settings.pass_token_secret),
-            access_tokens=build_access_tokens(settings),
-            clock=SystemClock(),
-            metrics=metrics or Metrics(),
-        )
+        yield resources
     finally:
+        await resources.seat_events.close()
+        await resources.outbox_signal.close()
+        await resources.publisher.close()
         await redis.aclose(close_connection_pool=True)
         await engine.dispose()

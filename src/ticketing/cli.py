@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from ticketing.settings import Settings
 
-WORKER_NAMES = ("queue-advancer",)
+WORKER_NAMES = ("queue-advancer", "hold-expirer", "outbox-relay", "confirm-consumer", "refunder")
 
 
 def _api(settings: Settings, workers: int) -> int:

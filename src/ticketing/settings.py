@@ -43,6 +43,13 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
 
     advancer_tick_ms: int = Field(default=200, ge=10)
+    relay_batch: int = Field(default=200, ge=1)
+    relay_poll_s: float = Field(default=1.0, gt=0, description="fallback when no wake-up signal comes")
+    relay_lease_s: float = Field(default=15.0, gt=0, description="a dead relay's rows are resent after this")
+    consumer_session_timeout_ms: int = Field(default=6000, ge=1000)
+    consumer_max_attempts: int = Field(default=5, ge=1, description="then the message goes to the dead-letter topic")
+    expirer_batch: int = Field(default=500, ge=1)
+    expirer_interval_s: float = Field(default=1.0, gt=0)
     registry_resync_s: float = Field(default=10.0, gt=0)
     network_timeout_s: float = Field(default=2.0, gt=0)
 

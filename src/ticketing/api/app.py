@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from ticketing.api.middleware import RequestContext
 from ticketing.api.problems import install_problem_handlers
-from ticketing.api.routes import catalog, health, queue
+from ticketing.api.routes import catalog, dev_payments, health, holds, payments, queue, reservations, seat_stream
 from ticketing.bootstrap import open_resources
 from ticketing.observability.logging import configure_logging
 from ticketing.observability.metrics import Metrics
@@ -37,6 +37,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(catalog.router)
     app.include_router(queue.router)
+    app.include_router(seat_stream.router)
+    app.include_router(holds.router)
+    app.include_router(payments.router)
+    app.include_router(reservations.router)
+    if settings.fake_payments_enabled:
+        app.include_router(dev_payments.router)
     app.add_middleware(RequestContext, metrics=metrics)
     return app
 

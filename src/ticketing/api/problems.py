@@ -27,6 +27,17 @@ STATUS_BY_CODE: dict[str, int] = {
     errors.PassInvalid.code: 403,
     errors.PassExpired.code: 403,
     errors.DependencyUnavailable.code: 503,
+    errors.UnknownSeat.code: 422,
+    errors.SeatTaken.code: 409,
+    errors.TooManySeats.code: 422,
+    errors.HoldNotFound.code: 404,
+    errors.NotOwner.code: 403,
+    errors.HoldExpired.code: 409,
+    errors.HoldNotReleasable.code: 409,
+    errors.OrderNotFound.code: 404,
+    errors.IdempotencyKeyRequired.code: 400,
+    errors.IdempotencyKeyReused.code: 422,
+    errors.BadSignature.code: 401,
 }
 
 # Codes of conditions the framework detects before any use case runs.
@@ -52,7 +63,7 @@ def problem(
 def _from_domain(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, errors.TicketingError)
     status = STATUS_BY_CODE.get(exc.code, 400)
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    headers = {"WWW-Authenticate": "Bearer"} if exc.code == errors.NotAuthenticated.code else None
     return problem(status, exc.code, exc.title, exc.detail, headers, **exc.extra)
 
 

@@ -121,3 +121,46 @@ class Problem(BaseModel):
     status: int
     detail: str
     code: str
+
+
+SeatNoField = Annotated[str, Field(min_length=1, max_length=32)]
+
+
+class HoldIn(Strict):
+    seat_nos: list[SeatNoField] = Field(min_length=1, max_length=100)
+
+
+class HoldOut(BaseModel):
+    hold_id: str
+    schedule_id: int
+    seat_nos: list[str]
+    expires_at: datetime
+
+
+class PaymentIn(Strict):
+    hold_id: str = Field(min_length=1, max_length=40)
+
+
+class PaymentOut(BaseModel):
+    order_no: str
+    hold_id: str
+    amount: Decimal
+    status: str
+
+
+class WebhookAck(BaseModel):
+    order_no: str
+    status: str
+
+
+class FakeCompletionIn(Strict):
+    outcome: Literal["PAID", "FAILED"]
+
+
+class ReservationOut(BaseModel):
+    reservation_id: int
+    schedule_id: int
+    seat_no: str
+    hold_id: str
+    status: str
+    expires_at: datetime

@@ -15,7 +15,7 @@ from ticketing.devtools.broker import LocalBroker, port_is_free, start_broker
 from ticketing.devtools.demo import seed_demo
 from ticketing.settings import Settings
 
-WORKERS = ("queue-advancer",)
+WORKERS = ("queue-advancer", "hold-expirer", "outbox-relay", "confirm-consumer", "refunder")
 STOP_GRACE_S = 8.0
 
 

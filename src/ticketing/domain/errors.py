@@ -78,3 +78,58 @@ class PassExpired(TicketingError):
 class DependencyUnavailable(TicketingError):
     code = "DEPENDENCY_UNAVAILABLE"
     title = "A backing service is unavailable"
+
+
+class UnknownSeat(TicketingError):
+    code = "UNKNOWN_SEAT"
+    title = "A requested seat does not exist in this schedule"
+
+
+class SeatTaken(TicketingError):
+    code = "SEAT_TAKEN"
+    title = "One or more seats are already held or sold"
+
+
+class TooManySeats(TicketingError):
+    code = "TOO_MANY_SEATS"
+    title = "The per-user seat limit for this schedule would be exceeded"
+
+
+class HoldNotFound(TicketingError):
+    code = "HOLD_NOT_FOUND"
+    title = "No such hold"
+
+
+class NotOwner(TicketingError):
+    code = "NOT_OWNER"
+    title = "This belongs to another user"
+
+
+class HoldExpired(TicketingError):
+    code = "HOLD_EXPIRED"
+    title = "The hold has expired or was released"
+
+
+class HoldNotReleasable(TicketingError):
+    code = "HOLD_NOT_RELEASABLE"
+    title = "The hold is being paid for or is confirmed and cannot be released"
+
+
+class OrderNotFound(TicketingError):
+    code = "ORDER_NOT_FOUND"
+    title = "No such payment order"
+
+
+class IdempotencyKeyRequired(TicketingError):
+    code = "IDEMPOTENCY_KEY_REQUIRED"
+    title = "The Idempotency-Key header is required"
+
+
+class IdempotencyKeyReused(TicketingError):
+    code = "IDEMPOTENCY_KEY_REUSED"
+    title = "This Idempotency-Key was already used for another hold"
+
+
+class BadSignature(TicketingError):
+    code = "BAD_SIGNATURE"
+    title = "The webhook signature does not match"

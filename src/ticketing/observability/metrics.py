@@ -39,6 +39,51 @@ class Metrics:
             buckets=LATENCY_BUCKETS_S,
             registry=r,
         )
+        self.holds_total = Counter(
+            "ticketing_holds_total",
+            "Hold attempts by outcome (won, seat_taken, too_many_seats, pass_*)",
+            ["outcome"],
+            registry=r,
+        )
+        self.payment_webhooks_total = Counter(
+            "ticketing_payment_webhooks_total",
+            "Webhook calls by resulting order status or error code",
+            ["outcome"],
+            registry=r,
+        )
+        self.sse_connections = Gauge("ticketing_sse_connections", "Open seat-map event streams", registry=r)
+        self.outbox_relayed_total = Counter(
+            "ticketing_outbox_relayed_total", "Outbox rows published to the broker and marked SENT", registry=r
+        )
+        self.outbox_publish_failures_total = Counter(
+            "ticketing_outbox_publish_failures_total", "Outbox batches with at least one failed publish", registry=r
+        )
+        self.consumer_messages_total = Counter(
+            "ticketing_consumer_messages_total",
+            "Messages handled by consumer and outcome",
+            ["consumer", "outcome"],
+            registry=r,
+        )
+        self.consumer_processing_seconds = Histogram(
+            "ticketing_consumer_processing_seconds",
+            "Time to handle one message, retries included",
+            ["consumer"],
+            buckets=LATENCY_BUCKETS_S,
+            registry=r,
+        )
+        self.consumer_dead_lettered_total = Counter(
+            "ticketing_consumer_dead_lettered_total", "Messages sent to the dead-letter topic", ["consumer"], registry=r
+        )
+        self.confirmations_total = Counter(
+            "ticketing_confirmations_total", "Holds confirmed (guard rows written)", registry=r
+        )
+        self.guard_conflicts_total = Counter(
+            "ticketing_guard_conflicts_total", "Paid holds refused by the seat guard (refund requested)", registry=r
+        )
+        self.refunds_total = Counter("ticketing_refunds_total", "Refunds completed by the provider", registry=r)
+        self.holds_expired_total = Counter(
+            "ticketing_holds_expired_total", "Reservations expired unpaid by the hold expirer", registry=r
+        )
         self.pass_checks_total = Counter(
             "ticketing_queue_pass_checks_total", "Pass verifications by outcome", ["outcome"], registry=r
         )

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Protocol
+from decimal import Decimal
+from typing import Any, Protocol
 
 from ticketing.domain.catalog import Event, NewSchedule, QueuePolicy, Schedule, SeatSpec
-from ticketing.domain.ids import EventId, ScheduleId, UserId
+from ticketing.domain.holds import Hold
+from ticketing.domain.ids import EventId, ScheduleId, SeatNo, UserId
+from ticketing.domain.messages import ConfirmRequested, Delivery, OutboxMessage, RefundRequested
+from ticketing.domain.payments import PaymentOrder
+from ticketing.domain.reservations import ConfirmResult, HoldRecord, Reservation
 from ticketing.domain.waiting_room import PassClaims, QueueStatus, RegisteredSchedule, TickResult
 
 
@@ -43,3 +49,77 @@ class PassTokenCodec(Protocol):
 
 class SeatStates(Protocol):
     async def states(self, schedule_id: ScheduleId) -> dict[str, str]: ...
+
+
+class SeatLocks(Protocol):
+    async def acquire(
+        self,
+        schedule_id: ScheduleId,
+        user: UserId,
+        hold_id: str,
+        seat_nos: Sequence[SeatNo],
+        ttl_ms: int,
+        max_seats_per_user: int,
+    ) -> tuple[datetime, datetime]: ...
+    async def release(self, schedule_id: ScheduleId, user: UserId, hold_id: str, seat_nos: Sequence[SeatNo]) -> int: ...
+    async def sell(self, schedule_id: ScheduleId, user: UserId, hold_id: str, seat_nos: Sequence[SeatNo]) -> int: ...
+    async def mark_sold(self, schedule_id: ScheduleId, seat_nos: Sequence[SeatNo]) -> int: ...
+
+
+class SeatPrices(Protocol):
+    async def seat_prices(self, schedule_id: ScheduleId) -> dict[str, Decimal]: ...
+
+
+class ReservationStore(Protocol):
+    async def add_hold(self, hold: Hold, now: datetime) -> None: ...
+    async def get_hold(self, hold_id: str) -> HoldRecord | None: ...
+    async def release_hold(self, hold_id: str, now: datetime) -> int: ...
+    async def expire_due(self, now: datetime, limit: int) -> list[HoldRecord]: ...
+    async def list_for_user(self, user: UserId, limit: int, before_id: int | None = None) -> list[Reservation]: ...
+
+
+class PaymentStore(Protocol):
+    async def create_order(
+        self, hold: HoldRecord, amount: Decimal, idempotency_key: str, now: datetime
+    ) -> tuple[PaymentOrder, bool]: ...
+    async def get_order(self, order_no: str) -> PaymentOrder | None: ...
+    async def get_order_for_hold(self, hold_id: str) -> PaymentOrder | None: ...
+    async def record_paid(
+        self, order_no: str, pg_tx_id: str, event_id: str, now: datetime
+    ) -> tuple[PaymentOrder | None, bool]: ...
+    async def record_failed(
+        self, order_no: str, pg_tx_id: str, now: datetime
+    ) -> tuple[PaymentOrder | None, HoldRecord | None]: ...
+
+
+class ConfirmationStore(Protocol):
+    async def confirm(
+        self, consumer: str, message: ConfirmRequested, refund_event_id: str, now: datetime
+    ) -> ConfirmResult: ...
+    async def complete_refund(self, consumer: str, message: RefundRequested, now: datetime) -> bool: ...
+
+
+class OutboxSignal(Protocol):
+    async def notify(self) -> None: ...
+
+
+class Refunds(Protocol):
+    async def refund(self, order_no: str, amount: Decimal) -> str: ...
+
+
+class OutboxStore(Protocol):
+    async def claim(self, relay_id: str, limit: int, lease_s: float, now: datetime) -> list[OutboxMessage]: ...
+    async def mark_sent(self, relay_id: str, ids: Sequence[int], now: datetime) -> int: ...
+    async def mark_retry(self, relay_id: str, messages: Sequence[OutboxMessage], error: str, now: datetime) -> None: ...
+
+
+class Publisher(Protocol):
+    async def publish(self, topic: str, key: str, payload: dict[str, Any]) -> None: ...
+    async def publish_many(self, messages: list[tuple[str, str, dict[str, Any]]]) -> list[BaseException | None]: ...
+
+
+class Subscription(Protocol):
+    async def start(self) -> None: ...
+    async def fetch(self, timeout_ms: int, max_records: int) -> list[Delivery]: ...
+    async def commit(self, record: Delivery) -> None: ...
+    async def close(self) -> None: ...

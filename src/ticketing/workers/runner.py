@@ -8,9 +8,15 @@ import signal
 from ticketing.bootstrap import open_resources
 from ticketing.observability.logging import configure_logging
 from ticketing.settings import Settings
+from ticketing.workers.confirm_consumer import ConfirmConsumer
+from ticketing.workers.hold_expirer import HoldExpirer
+from ticketing.workers.outbox_relay import OutboxRelay
 from ticketing.workers.queue_advancer import QueueAdvancer
+from ticketing.workers.refunder import Refunder
 
-WORKERS = {QueueAdvancer.name: QueueAdvancer}
+WORKERS: dict[str, type[QueueAdvancer | HoldExpirer | OutboxRelay | ConfirmConsumer | Refunder]] = {
+    w.name: w for w in (QueueAdvancer, HoldExpirer, OutboxRelay, ConfirmConsumer, Refunder)
+}
 
 
 async def run_worker(settings: Settings, name: str) -> None:

@@ -28,6 +28,21 @@ class Keys:
     def queue_rate(self, s: ScheduleId) -> str:
         return f"{self.prefix}queue:rate:{{{s}}}"
 
+    def seat_lock(self, s: ScheduleId, seat_no: str) -> str:
+        return f"{self.prefix}seat:lock:{{{s}}}:{seat_no}"
+
+    def user_holds(self, s: ScheduleId, user: str) -> str:
+        """ZSET of a user's holds in one schedule (for the per-user seat limit)."""
+        return f"{self.prefix}holds:user:{{{s}}}:{user}"
+
+    def admissions(self, s: ScheduleId) -> str:
+        """LIST of admitted ticket numbers in admission order (the FIFO audit trail)."""
+        return f"{self.prefix}queue:admitted:{{{s}}}"
+
+    def outbox_wake(self) -> str:
+        """Pub/sub channel: a new outbox row was committed; relays wake up at once."""
+        return f"{self.prefix}outbox:wake"
+
     def seat_state(self, s: ScheduleId) -> str:
         return f"{self.prefix}seat:state:{{{s}}}"
 

@@ -20,6 +20,10 @@ class Scripts:
     leave: AsyncScript
     advance: AsyncScript
     pass_alive: AsyncScript
+    hold: AsyncScript
+    release: AsyncScript
+    sell: AsyncScript
+    mark_sold: AsyncScript
 
     @classmethod
     def register(cls, redis: Redis) -> Scripts:

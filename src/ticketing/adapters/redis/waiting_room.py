@@ -71,7 +71,7 @@ class RedisWaitingRoom:
     async def advance(self, schedule_id: ScheduleId, policy: QueuePolicy) -> TickResult:
         k = self._keys
         reply = await self._scripts.advance(
-            keys=[k.queue(schedule_id), k.passes(schedule_id), k.queue_rate(schedule_id)],
+            keys=[k.queue(schedule_id), k.passes(schedule_id), k.queue_rate(schedule_id), k.admissions(schedule_id)],
             args=[policy.capacity, policy.pass_ttl_s * 1000, policy.admit_per_tick],
         )
         return TickResult(*(_int(x) for x in reply))

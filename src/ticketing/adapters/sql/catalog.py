@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ticketing.adapters.sql import tables as t
+from ticketing.adapters.sql.times import from_db_time, to_db_time
 from ticketing.domain.catalog import Event, NewSchedule, QueuePolicy, Schedule, SeatSpec
 from ticketing.domain.ids import EventId, ScheduleId, SeatNo
 
@@ -18,14 +20,6 @@ SEAT_INSERT_BATCH = 1000
 # in process for a while so the hot path does not touch the database.
 SCHEDULE_CACHE_TTL_S = 30.0
 SCHEDULE_CACHE_MAX = 10_000
-
-
-def to_db_time(value: datetime) -> datetime:
-    return value.astimezone(UTC).replace(tzinfo=None)
-
-
-def from_db_time(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC)
 
 
 def _new_id(result: sa.CursorResult[Any]) -> int:
@@ -56,6 +50,7 @@ class SqlCatalog:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._schedules: dict[ScheduleId, tuple[float, Schedule]] = {}
+        self._prices: dict[ScheduleId, dict[str, Decimal]] = {}
 
     async def add_event(self, title: str, description: str, now: datetime) -> Event:
         async with self._engine.begin() as conn:
@@ -138,6 +133,19 @@ class SqlCatalog:
         query = t.seat.select().where(t.seat.c.schedule_id == schedule_id).order_by(t.seat.c.ordinal)
         async with self._engine.connect() as conn:
             return [SeatSpec(SeatNo(r.seat_no), r.price, r.section, r.row_label) for r in await conn.execute(query)]
+
+    async def seat_prices(self, schedule_id: ScheduleId) -> dict[str, Decimal]:
+        """seat_no -> price; seats never change after creation, so this is cached for good."""
+        prices = self._prices.get(schedule_id)
+        if prices is None:
+            query = sa.select(t.seat.c.seat_no, t.seat.c.price).where(t.seat.c.schedule_id == schedule_id)
+            async with self._engine.connect() as conn:
+                prices = {row.seat_no: Decimal(row.price) for row in await conn.execute(query)}
+            if prices:
+                if len(self._prices) >= SCHEDULE_CACHE_MAX // 10:
+                    self._prices.clear()
+                self._prices[schedule_id] = prices
+        return prices
 
     async def ping(self) -> None:
         async with self._engine.connect() as conn:

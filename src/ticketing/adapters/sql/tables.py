@@ -44,3 +44,72 @@ seat = sa.Table(
     sa.Column("price", sa.Numeric(12, 2), nullable=False),
     sa.Column("ordinal", sa.Integer, nullable=False, comment="display order within the schedule"),
 )
+
+reservation = sa.Table(
+    "reservation",
+    metadata,
+    sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=True),
+    sa.Column("schedule_id", sa.BigInteger, sa.ForeignKey("schedule.id"), nullable=False),
+    sa.Column("seat_no", sa.String(32), nullable=False),
+    sa.Column("user_id", sa.String(64), nullable=False),
+    sa.Column("hold_id", sa.String(40), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("expires_at", UtcDateTime, nullable=False),
+    sa.Column("pass_expires_at", UtcDateTime, nullable=False, comment="the live pass the hold was made with"),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.UniqueConstraint("hold_id", "seat_no", name="uq_reservation_hold_seat"),
+)
+
+payment_order = sa.Table(
+    "payment_order",
+    metadata,
+    sa.Column("order_no", sa.String(40), primary_key=True),
+    sa.Column("hold_id", sa.String(40), nullable=False, unique=True),
+    sa.Column("schedule_id", sa.BigInteger, nullable=False),
+    sa.Column("user_id", sa.String(64), nullable=False),
+    sa.Column("amount", sa.Numeric(14, 2), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("pg_tx_id", sa.String(128), nullable=True),
+    sa.Column("idempotency_key", sa.String(128), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.UniqueConstraint("user_id", "idempotency_key", name="uq_payment_order_idempotency"),
+)
+
+# The last line of defence: one row per sold seat; a second confirmation of a seat
+# fails on the primary key whatever Redis or the workers believed.
+confirmed_seat_guard = sa.Table(
+    "confirmed_seat_guard",
+    metadata,
+    sa.Column("schedule_id", sa.BigInteger, primary_key=True),
+    sa.Column("seat_no", sa.String(32), primary_key=True),
+    sa.Column("reservation_id", sa.BigInteger, nullable=False),
+    sa.Column("confirmed_at", UtcDateTime, nullable=False),
+)
+
+outbox_event = sa.Table(
+    "outbox_event",
+    metadata,
+    sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=True),
+    sa.Column("event_id", sa.String(36), nullable=False, unique=True),
+    sa.Column("topic", sa.String(128), nullable=False),
+    sa.Column("msg_key", sa.String(128), nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("available_at", UtcDateTime, nullable=False),
+    sa.Column("claimed_by", sa.String(64), nullable=True),
+    sa.Column("claimed_until", UtcDateTime, nullable=True),
+    sa.Column("last_error", sa.String(500), nullable=True),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("sent_at", UtcDateTime, nullable=True),
+)
+
+processed_event = sa.Table(
+    "processed_event",
+    metadata,
+    sa.Column("consumer", sa.String(64), primary_key=True),
+    sa.Column("event_id", sa.String(36), primary_key=True),
+    sa.Column("processed_at", UtcDateTime, nullable=False),
+)

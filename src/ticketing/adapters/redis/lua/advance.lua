@@ -4,7 +4,9 @@
 -- head of the line (lowest ticket first = FIFO) into the pass set with expiry now+ttl.
 -- Also keeps the measured admission rate used for ETAs: admissions are counted only
 -- while people are waiting, in windows of >= 2 s, smoothed 50/50 with the last value.
--- KEYS[1] queue ZSET   KEYS[2] pass ZSET   KEYS[3] rate HASH
+-- Every admitted ticket number is appended to an audit list (the last 1,000,000 kept)
+-- so anyone can check afterwards that admission order equals arrival order.
+-- KEYS[1] queue ZSET   KEYS[2] pass ZSET   KEYS[3] rate HASH   KEYS[4] admissions LIST
 -- ARGV[1] capacity   ARGV[2] pass ttl ms   ARGV[3] admit per tick
 -- Returns {expired, admitted, still_waiting, live_passes}.
 local t = redis.call('TIME')
@@ -21,9 +23,18 @@ local n = math.min(capacity - live, per_tick)
 local admitted = 0
 if n > 0 and waiting_before > 0 then
   local popped = redis.call('ZPOPMIN', KEYS[1], n)
+  local tickets = {}
   for i = 1, #popped, 2 do
     redis.call('ZADD', KEYS[2], now + ttl, popped[i])
     admitted = admitted + 1
+    tickets[admitted] = popped[i + 1]
+  end
+  -- unpack() is bounded by Lua's C stack, so push in chunks.
+  for first = 1, admitted, 1000 do
+    redis.call('RPUSH', KEYS[4], unpack(tickets, first, math.min(first + 999, admitted)))
+  end
+  if admitted > 0 then
+    redis.call('LTRIM', KEYS[4], -1000000, -1)
   end
 end
 

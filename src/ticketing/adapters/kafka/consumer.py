@@ -1,0 +1,60 @@
+"""Consuming with aiokafka: a consumer group, no auto-commit; offsets go in after the DB commit."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.structs import OffsetAndMetadata
+
+from ticketing.adapters.kafka.codec import decode
+from ticketing.domain.messages import Delivery
+
+
+def _delivery(m: Any) -> Delivery:
+    key = m.key.decode("utf-8", "replace") if m.key else None
+    try:
+        return Delivery(m.topic, m.partition, m.offset, key, m.value, decode(m.value))
+    except ValueError as exc:
+        return Delivery(m.topic, m.partition, m.offset, key, m.value, None, str(exc))
+
+
+class KafkaSubscription:
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        topics: list[str],
+        group_id: str,
+        session_timeout_ms: int,
+        timeout_s: float,
+    ) -> None:
+        self._consumer = AIOKafkaConsumer(
+            *topics,
+            bootstrap_servers=bootstrap_servers,
+            group_id=group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            session_timeout_ms=session_timeout_ms,
+            heartbeat_interval_ms=max(100, session_timeout_ms // 3),
+            request_timeout_ms=max(int(timeout_s * 1000), session_timeout_ms + 5000),
+        )
+        self._timeout_s = timeout_s
+
+    async def start(self) -> None:
+        async with asyncio.timeout(self._timeout_s * 10):
+            await self._consumer.start()
+
+    async def fetch(self, timeout_ms: int, max_records: int) -> list[Delivery]:
+        batches = await self._consumer.getmany(timeout_ms=timeout_ms, max_records=max_records)
+        records = [_delivery(m) for messages in batches.values() for m in messages]
+        return sorted(records, key=lambda r: (r.topic, r.partition, r.offset))
+
+    async def commit(self, record: Delivery) -> None:
+        """Commit the position after ``record`` (the next offset to read)."""
+        tp = TopicPartition(record.topic, record.partition)
+        async with asyncio.timeout(self._timeout_s * 3):
+            await self._consumer.commit({tp: OffsetAndMetadata(record.offset + 1, "")})
+
+    async def close(self) -> None:
+        await self._consumer.stop()

@@ -1,0 +1,51 @@
+-- hold.lua: lock every requested seat or none, for a user with a live pass.
+-- Checks, in order: the user's pass is live (by the Redis clock); the user's seats
+-- (live holds + confirmed purchases) plus this request stay within the limit; no
+-- requested seat is locked or SOLD. Only then: SET each lock (value = hold id, PX),
+-- mark the seats HELD, remember the hold for the user, and publish the change.
+-- Seat keys arrive sorted, so overlapping requests touch seats in the same order.
+-- KEYS[1] pass ZSET   KEYS[2] user's holds ZSET (member "<count>|<hold id>" -> expiry ms, +inf once sold)
+-- KEYS[3] seat state HASH   KEYS[4] seat events channel   KEYS[5..] seat lock keys
+-- ARGV[1] user id   ARGV[2] hold id   ARGV[3] hold ttl ms   ARGV[4] max seats per user
+-- ARGV[5..] seat numbers, in the same order as the lock keys
+-- Returns {1, pass_expiry_ms, hold_expiry_ms} | {0, taken seat...} | {-1} no live pass
+--         | {-2, seats the user already has}
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local user, hold_id = ARGV[1], ARGV[2]
+local ttl, max_seats = tonumber(ARGV[3]), tonumber(ARGV[4])
+local n = #KEYS - 4
+
+local pass_expiry = redis.call('ZSCORE', KEYS[1], user)
+if not pass_expiry or tonumber(pass_expiry) <= now then
+  return {-1}
+end
+
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+local have = 0
+for _, member in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
+  have = have + tonumber(string.match(member, '^(%d+)|'))
+end
+if have + n > max_seats then
+  return {-2, have}
+end
+
+local taken = {}
+for i = 1, n do
+  if redis.call('EXISTS', KEYS[4 + i]) == 1 or redis.call('HGET', KEYS[3], ARGV[4 + i]) == 'SOLD' then
+    taken[#taken + 1] = ARGV[4 + i]
+  end
+end
+if #taken > 0 then
+  return {0, unpack(taken)}
+end
+
+local changed = {}
+for i = 1, n do
+  redis.call('SET', KEYS[4 + i], hold_id, 'PX', ttl)
+  redis.call('HSET', KEYS[3], ARGV[4 + i], 'HELD')
+  changed[ARGV[4 + i]] = 'HELD'
+end
+redis.call('ZADD', KEYS[2], now + ttl, n .. '|' .. hold_id)
+redis.call('PUBLISH', KEYS[4], cjson.encode({seats = changed}))
+return {1, tonumber(pass_expiry), now + ttl}

@@ -1,0 +1,87 @@
+"""Seat-change fan-out: one Redis pub/sub connection per process, one queue per listener.
+
+Changes published by any API process or worker reach every listener in every process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import structlog
+from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
+
+from ticketing.adapters.redis.keys import Keys
+from ticketing.domain.ids import ScheduleId
+
+QUEUE_LIMIT = 1000
+log = structlog.get_logger("ticketing.seat_events")
+
+
+class SeatEventHub:
+    def __init__(self, redis: Redis, keys: Keys) -> None:
+        self._redis = redis
+        self._keys = keys
+        self._pubsub: PubSub | None = None
+        self._listeners: dict[str, set[asyncio.Queue[bytes | None]]] = {}
+        self._reader: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
+
+    @contextlib.asynccontextmanager
+    async def listen(self, schedule_id: ScheduleId) -> AsyncIterator[asyncio.Queue[bytes | None]]:
+        """A queue of raw change messages for one schedule; ``None`` means the listener fell
+        behind and must resync. Subscribed before it is handed out, so nothing is missed."""
+        channel = self._keys.seat_events(schedule_id)
+        queue: asyncio.Queue[bytes | None] = asyncio.Queue(QUEUE_LIMIT)
+        async with self._lock:
+            if self._pubsub is None:
+                self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+            if channel not in self._listeners:
+                self._listeners[channel] = set()
+                await self._pubsub.subscribe(channel)
+            self._listeners[channel].add(queue)
+            if self._reader is None or self._reader.done():
+                self._reader = asyncio.create_task(self._read(self._pubsub))
+        try:
+            yield queue
+        finally:
+            async with self._lock:
+                listeners = self._listeners.get(channel, set())
+                listeners.discard(queue)
+                if not listeners and channel in self._listeners:
+                    del self._listeners[channel]
+                    with contextlib.suppress(Exception):
+                        await asyncio.shield(self._pubsub.unsubscribe(channel))
+
+    @property
+    def listener_count(self) -> int:
+        return sum(len(q) for q in self._listeners.values())
+
+    async def _read(self, pubsub: PubSub) -> None:
+        while self._listeners:
+            try:
+                message = await pubsub.get_message(timeout=1.0)
+            except Exception:
+                log.exception("seat_events_read_failed")
+                await asyncio.sleep(0.5)
+                continue
+            if message is None or message.get("type") != "message":
+                continue
+            channel = message["channel"].decode() if isinstance(message["channel"], bytes) else message["channel"]
+            for queue in list(self._listeners.get(channel, ())):
+                try:
+                    queue.put_nowait(message["data"])
+                except asyncio.QueueFull:
+                    # A slow client is cut loose rather than slowing everyone: it resyncs.
+                    queue.get_nowait()
+                    queue.put_nowait(None)
+
+    async def close(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._reader
+        if self._pubsub is not None:
+            await self._pubsub.aclose()  # type: ignore[no-untyped-call]

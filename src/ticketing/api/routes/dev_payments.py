@@ -1,0 +1,42 @@
+"""Development-only fake payment provider: completes an order by calling the real webhook, signed.
+
+Mounted only when ``TICKETING_FAKE_PAYMENTS_ENABLED`` is true; production refuses that setting.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+from fastapi import APIRouter, Request
+from starlette.responses import JSONResponse
+
+from ticketing.api.dependencies import Res
+from ticketing.api.routes.payments import OrderNoPath
+from ticketing.api.schemas import FakeCompletionIn
+from ticketing.domain.errors import OrderNotFound
+from ticketing.domain.payments import WebhookOutcome
+
+router = APIRouter(prefix="/api/v1/dev/payments", tags=["development"])
+
+
+@router.post("/{order_no}/complete")
+async def complete(order_no: OrderNoPath, body: FakeCompletionIn, request: Request, res: Res) -> JSONResponse:
+    """The fake provider charges (or declines) and calls our webhook like a gateway would."""
+    provider = res.fake_provider
+    assert provider is not None  # the router is only mounted when the fake provider exists
+    if await res.payments.get_order(order_no) is None:
+        raise OrderNotFound()
+
+    # The callback goes through the whole HTTP stack of this same app: signature check included.
+    transport = httpx.ASGITransport(app=request.app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://provider.local") as client:
+
+        async def deliver(path: str, raw: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+            response = await client.post(path, content=raw, headers=headers)
+            return response.status_code, response.content
+
+        status, content = await provider.complete(order_no, WebhookOutcome(body.outcome), deliver)
+    payload: Any = json.loads(content) if content else {}
+    return JSONResponse({"webhook_status": status, "webhook_response": payload}, status_code=200)

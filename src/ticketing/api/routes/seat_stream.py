@@ -1,0 +1,58 @@
+"""Live seat map as Server-Sent Events: a hello with every seat's state, then changes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+
+from fastapi import APIRouter
+from starlette.responses import StreamingResponse
+
+from ticketing.api.dependencies import Res, ScheduleIdPath
+from ticketing.bootstrap import Resources
+from ticketing.domain.ids import ScheduleId
+from ticketing.services.catalog import get_schedule, seat_map
+
+router = APIRouter(prefix="/api/v1", tags=["catalog"])
+
+KEEP_ALIVE_S = 15.0
+
+
+async def _events(res: Resources, schedule_id: ScheduleId) -> AsyncIterator[str]:
+    res.metrics.sse_connections.inc()
+    try:
+        # Subscribe first, then read the full state: a change in between shows up twice
+        # (harmless, states are absolute) but never goes missing.
+        async with res.seat_events.listen(schedule_id) as changes:
+            views = await seat_map(res.catalog, res.seat_map, schedule_id)
+            hello = {"schedule_id": schedule_id, "seats": {v.seat.seat_no: v.status for v in views}}
+            yield f"event: hello\ndata: {json.dumps(hello, separators=(',', ':'))}\n\n"
+            while True:
+                try:
+                    raw = await asyncio.wait_for(changes.get(), timeout=KEEP_ALIVE_S)
+                except TimeoutError:
+                    yield ": keep-alive\n\n"
+                    continue
+                if raw is None:
+                    yield 'event: resync\ndata: {"reason":"client fell behind"}\n\n'
+                    return
+                yield f"event: seats\ndata: {raw.decode()}\n\n"
+    finally:
+        res.metrics.sse_connections.dec()
+
+
+@router.get(
+    "/schedules/{schedule_id}/seats/stream",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
+async def seat_stream(schedule_id: ScheduleIdPath, res: Res) -> StreamingResponse:
+    """``hello`` (every seat's state), then ``seats`` events with changes, and a keep-alive
+    comment every 15 s. Changes made by any API process or worker arrive here."""
+    await get_schedule(res.catalog, ScheduleId(schedule_id))  # 404 before the stream starts
+    return StreamingResponse(
+        _events(res, ScheduleId(schedule_id)),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )

@@ -1,0 +1,81 @@
+"""Messages between the API and the workers (Kafka topics); JSON-safe dicts on the wire."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict, dataclass
+from typing import Any, Self
+
+CONFIRM_REQUESTED = "reservation.confirm-requested"
+REFUND_REQUESTED = "payment.refund-requested"
+
+
+def dead_letter_topic(topic: str) -> str:
+    return f"{topic}.dlq"
+
+
+def new_event_id() -> str:
+    """Identity of one message; consumers deduplicate on it."""
+    return str(uuid.uuid4())
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    """A committed message waiting to be relayed to the broker."""
+
+    id: int
+    event_id: str
+    topic: str
+    key: str
+    payload: dict[str, Any]
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class ConfirmRequested:
+    """A hold was paid; the confirm consumer must confirm its seats or refund it."""
+
+    event_id: str
+    order_no: str
+    hold_id: str
+    schedule_id: int
+    user_id: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Self:
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__})
+
+
+@dataclass(frozen=True, slots=True)
+class RefundRequested:
+    """A paid hold lost its seats at the guard; the money goes back."""
+
+    event_id: str
+    order_no: str
+    hold_id: str
+    schedule_id: int
+    user_id: str
+    amount: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Self:
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__})
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One message as a consumer received it; ``payload`` is None when it could not be decoded."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: str | None
+    raw: bytes | None
+    payload: dict[str, Any] | None
+    decode_error: str | None = None

@@ -1,0 +1,81 @@
+"""Hold use cases: take seats all-or-nothing behind a live pass, and give them back."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+from ticketing.domain.errors import HoldNotFound, HoldNotReleasable, NotOwner, PassInvalid
+from ticketing.domain.holds import Hold, new_hold_id, requested_seats
+from ticketing.domain.ids import ScheduleId, UserId
+from ticketing.domain.reservations import HoldRecord, ReservationStatus
+from ticketing.services.catalog import get_schedule
+from ticketing.services.ports import CatalogStore, Clock, PassTokenCodec, ReservationStore, SeatLocks, SeatPrices
+
+RELEASED_ALREADY = frozenset({ReservationStatus.RELEASED, ReservationStatus.EXPIRED})
+
+
+async def hold_seats(
+    catalog: CatalogStore,
+    prices: SeatPrices,
+    tokens: PassTokenCodec,
+    locks: SeatLocks,
+    reservations: ReservationStore,
+    clock: Clock,
+    schedule_id: ScheduleId,
+    user: UserId,
+    seat_nos: Sequence[str],
+    pass_token: str | None,
+) -> Hold:
+    """Hold every requested seat or none.
+
+    Guarded three times: the pass (signature, user, schedule here; liveness inside the
+    lock script, atomically), the Redis seat locks, and later the database guard.
+    A losing request never touches the database. If writing the reservation rows
+    fails, the locks are released before the error propagates.
+    Raises ScheduleNotFound, PassRequired/PassInvalid/PassExpired, UnknownSeat,
+    TooManySeats, SeatTaken. Not idempotent: each success is a new hold.
+    """
+    schedule = await get_schedule(catalog, schedule_id)
+    claims = tokens.read(pass_token)
+    if claims.user != user or claims.schedule_id != schedule_id:
+        raise PassInvalid()
+    seats = requested_seats(seat_nos, await prices.seat_prices(schedule_id), schedule.max_seats_per_user)
+    hold_id = new_hold_id()
+    pass_expires_at, expires_at = await locks.acquire(
+        schedule_id, user, hold_id, seats, schedule.hold_ttl_s * 1000, schedule.max_seats_per_user
+    )
+    hold = Hold(hold_id, schedule_id, user, seats, expires_at, pass_expires_at)
+    try:
+        await reservations.add_hold(hold, clock.now())
+    except BaseException:
+        # Shielded: a cancelled request must still give its seats back.
+        await asyncio.shield(locks.release(schedule_id, user, hold_id, seats))
+        raise
+    return hold
+
+
+async def owned_hold(reservations: ReservationStore, hold_id: str, user: UserId) -> HoldRecord:
+    """Raises HoldNotFound, NotOwner."""
+    hold = await reservations.get_hold(hold_id)
+    if hold is None:
+        raise HoldNotFound()
+    if hold.user_id != user:
+        raise NotOwner()
+    return hold
+
+
+async def release_hold(
+    reservations: ReservationStore, locks: SeatLocks, clock: Clock, hold_id: str, user: UserId
+) -> None:
+    """Give a hold's seats back (owner only). Idempotent for holds already released or expired.
+
+    Raises HoldNotFound, NotOwner, HoldNotReleasable (being paid for or confirmed).
+    """
+    hold = await owned_hold(reservations, hold_id, user)
+    if hold.statuses == {ReservationStatus.HELD}:
+        await reservations.release_hold(hold_id, clock.now())
+        hold = await owned_hold(reservations, hold_id, user)
+    if not hold.statuses <= RELEASED_ALREADY:
+        raise HoldNotReleasable(f"the hold is {', '.join(sorted(hold.statuses))}")
+    await locks.release(hold.schedule_id, user, hold_id, hold.seat_nos)

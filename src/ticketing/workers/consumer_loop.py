@@ -1,0 +1,117 @@
+"""The shared shape of every Kafka consumer worker: fetch, handle with retries, dead-letter,
+and commit each offset only after its message was handled (the DB commit came first)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from typing import Any, ClassVar
+
+import structlog
+
+from ticketing.bootstrap import Resources
+from ticketing.domain.messages import Delivery, dead_letter_topic
+from ticketing.services.ports import Subscription
+
+log = structlog.get_logger("ticketing.worker.consumer")
+
+FETCH_TIMEOUT_MS = 500
+FETCH_MAX_RECORDS = 100
+
+
+class PermanentError(Exception):
+    """The message can never be handled (undecodable, wrong shape): dead-letter it at once."""
+
+
+class ConsumerWorker:
+    name: ClassVar[str]
+    topic: ClassVar[str]
+    group_id: ClassVar[str]
+
+    def __init__(self, resources: Resources, retry_base_s: float = 0.2) -> None:
+        self.res = resources
+        self.retry_base_s = retry_base_s
+        self._subscription: Subscription | None = None
+
+    async def handle(self, payload: dict[str, Any]) -> str:
+        """Handle one message; returns the outcome label for metrics. Must be idempotent."""
+        raise NotImplementedError
+
+    async def start(self) -> None:
+        if self._subscription is None:
+            self._subscription = self.res.subscription(
+                [self.topic], self.group_id, self.res.settings.consumer_session_timeout_ms
+            )
+            await self._subscription.start()
+
+    async def close(self) -> None:
+        if self._subscription is not None:
+            await self._subscription.close()
+            self._subscription = None
+
+    async def tick(self, timeout_ms: int = FETCH_TIMEOUT_MS) -> int:
+        """Fetch and handle one batch; each offset is committed right after its message."""
+        await self.start()
+        assert self._subscription is not None
+        records = await self._subscription.fetch(timeout_ms, FETCH_MAX_RECORDS)
+        for record in records:
+            await self.process(record)
+            await self._subscription.commit(record)
+        return len(records)
+
+    async def process(self, record: Delivery) -> None:
+        metrics = self.res.metrics
+        started = time.perf_counter()
+        attempts = self.res.settings.consumer_max_attempts
+        error: BaseException | None = None
+        try:
+            for attempt in range(1, attempts + 1):
+                try:
+                    if record.payload is None:
+                        raise PermanentError(f"undecodable message: {record.decode_error}")
+                    outcome = await self.handle(record.payload)
+                    metrics.consumer_messages_total.labels(self.name, outcome).inc()
+                    return
+                except PermanentError as exc:
+                    error = exc
+                    break
+                except Exception as exc:
+                    error = exc
+                    log.warning(
+                        "message_failed", consumer=self.name, attempt=attempt, offset=record.offset, error=str(exc)
+                    )
+                    if attempt < attempts:
+                        await asyncio.sleep(self.retry_base_s * 2 ** (attempt - 1))
+            await self.dead_letter(record, error)
+        finally:
+            metrics.consumer_processing_seconds.labels(self.name).observe(time.perf_counter() - started)
+
+    async def dead_letter(self, record: Delivery, error: BaseException | None) -> None:
+        envelope = {
+            "consumer": self.name,
+            "topic": record.topic,
+            "partition": record.partition,
+            "offset": record.offset,
+            "key": record.key,
+            "raw": (record.raw or b"").decode("utf-8", "replace"),
+            "error": f"{type(error).__name__}: {error}"[:1000],
+        }
+        await self.res.publisher.publish(dead_letter_topic(record.topic), record.key or "", envelope)
+        self.res.metrics.consumer_dead_lettered_total.labels(self.name).inc()
+        self.res.metrics.consumer_messages_total.labels(self.name, "dead_lettered").inc()
+        log.error("message_dead_lettered", consumer=self.name, offset=record.offset, error=envelope["error"])
+
+    async def run(self, stop: asyncio.Event) -> None:
+        log.info("worker_started", worker=self.name)
+        try:
+            while not stop.is_set():
+                try:
+                    await self.tick()
+                except Exception:
+                    log.exception("tick_failed", worker=self.name)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), timeout=1.0)
+        finally:
+            await self.close()
+            log.info("worker_stopped", worker=self.name)
