@@ -40,6 +40,8 @@ async def base_settings(broker: LocalBroker) -> AsyncIterator[Settings]:
         database_pool_size=20,
         redis_key_prefix=f"test:{RUN_ID}:",
         kafka_bootstrap_servers=broker.bootstrap_servers,
+        consumer_session_timeout_ms=2000,
+        relay_poll_s=0.2,
         log_level="WARNING",
     )
     await migrate(url)
@@ -66,8 +68,11 @@ async def delete_keys(redis_url: str, prefix: str) -> None:
 @pytest.fixture
 async def settings(base_settings: Settings) -> AsyncIterator[Settings]:
     """Per-test Redis key prefix, so one test's waiting rooms never meet another's."""
-    prefix = f"{base_settings.redis_key_prefix}{next(_test_counter)}:"
-    yield base_settings.model_copy(update={"redis_key_prefix": prefix})
+    n = next(_test_counter)
+    prefix = f"{base_settings.redis_key_prefix}{n}:"
+    yield base_settings.model_copy(
+        update={"redis_key_prefix": prefix, "kafka_topic_prefix": f"test-{RUN_ID}-{n}."}
+    )
     await delete_keys(base_settings.redis_url, prefix)
 
 

@@ -22,6 +22,7 @@ from ticketing.adapters.kafka.probe import broker_reachable
 from ticketing.adapters.kafka.producer import KafkaPublisher
 from ticketing.adapters.pass_tokens import PassTokens
 from ticketing.adapters.payment_provider import FakePaymentProvider, UnconfiguredPaymentProvider
+from ticketing.adapters.redis.audit import RedisAudit
 from ticketing.adapters.redis.keys import Keys
 from ticketing.adapters.redis.outbox_signal import RedisOutboxSignal
 from ticketing.adapters.redis.scripts import Scripts
@@ -29,6 +30,7 @@ from ticketing.adapters.redis.seat_events import SeatEventHub
 from ticketing.adapters.redis.seat_locks import RedisSeatLocks
 from ticketing.adapters.redis.seat_map import RedisSeatMap
 from ticketing.adapters.redis.waiting_room import RedisWaitingRoom
+from ticketing.adapters.sql.audit import SqlAudit
 from ticketing.adapters.sql.catalog import SqlCatalog
 from ticketing.adapters.sql.confirmation import SqlConfirmation
 from ticketing.adapters.sql.database import create_engine
@@ -67,11 +69,14 @@ class Resources:
     access_tokens: AccessTokens
     clock: SystemClock
     metrics: Metrics
+    audit_records: SqlAudit
+    audit_live: RedisAudit
 
     def subscription(self, topics: list[str], group_id: str, session_timeout_ms: int) -> KafkaSubscription:
         """A consumer-group subscription; the caller starts and closes it."""
+        s = self.settings
         return KafkaSubscription(
-            self.settings.kafka_bootstrap_servers, topics, group_id, session_timeout_ms, self.settings.network_timeout_s
+            s.kafka_bootstrap_servers, topics, group_id, session_timeout_ms, s.network_timeout_s, s.kafka_topic_prefix
         )
 
     async def readiness(self) -> dict[str, str]:
@@ -137,7 +142,10 @@ async def open_resources(settings: Settings, metrics: Metrics | None = None) -> 
         outbox_signal=RedisOutboxSignal(redis, keys),
         # Connects on first publish: API processes never open a broker connection.
         publisher=KafkaPublisher(
-            settings.kafka_bootstrap_servers, settings.kafka_enable_idempotence, settings.network_timeout_s
+            settings.kafka_bootstrap_servers,
+            settings.kafka_enable_idempotence,
+            settings.network_timeout_s,
+            settings.kafka_topic_prefix,
         ),
         refunds=fake or UnconfiguredPaymentProvider(),
         fake_provider=fake,
@@ -145,6 +153,8 @@ async def open_resources(settings: Settings, metrics: Metrics | None = None) -> 
         access_tokens=build_access_tokens(settings),
         clock=SystemClock(),
         metrics=metrics or Metrics(),
+        audit_records=SqlAudit(engine),
+        audit_live=RedisAudit(redis, keys),
     )
     try:
         yield resources

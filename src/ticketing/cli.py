@@ -1,15 +1,21 @@
-"""Command line: ``ticketing dev|api|worker|migrate|seed-demo|token``."""
+"""Command line: ``ticketing dev|api|worker|migrate|seed-demo|token|check``."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from ticketing.settings import Settings
 
 WORKER_NAMES = ("queue-advancer", "hold-expirer", "outbox-relay", "confirm-consumer", "refunder")
+
+
+def _dev(settings: Settings) -> int:
+    from ticketing.devtools.supervisor import run_dev
+
+    return run_dev(settings)
 
 
 def _api(settings: Settings, workers: int) -> int:
@@ -57,6 +63,54 @@ def _seed_demo(settings: Settings) -> int:
     return asyncio.run(go())
 
 
+MAX_LINES_PER_INVARIANT = 50  # text output only; --json lists every violation
+
+
+def _check(settings: Settings, schedule_id: int, grace_s: float, as_json: bool) -> int:
+    """Exit 0 when every invariant holds, 1 on any violation, 2 when the schedule does not exist."""
+    import json
+    from datetime import timedelta
+
+    from ticketing.bootstrap import open_resources
+    from ticketing.domain.errors import ScheduleNotFound
+    from ticketing.domain.ids import ScheduleId
+    from ticketing.domain.invariants import AuditReport, CheckPolicy
+    from ticketing.services.invariants import check_invariants
+
+    async def go() -> AuditReport:
+        async with open_resources(settings) as res:
+            policy = CheckPolicy(grace=timedelta(seconds=grace_s))
+            return await check_invariants(res.audit_records, res.audit_live, ScheduleId(schedule_id), policy)
+
+    try:
+        report = asyncio.run(go())
+    except ScheduleNotFound as exc:
+        print(exc.detail, file=sys.stderr)
+        return 2
+    if as_json:
+        document = {
+            "schedule_id": report.schedule_id,
+            "violations": [{"invariant": v.invariant.value, "detail": v.detail} for v in report.violations],
+            "checked": dict(report.checked),
+        }
+        print(json.dumps(document, indent=2))
+    else:
+        shown: dict[str, int] = {}
+        for v in report.violations:
+            shown[v.invariant] = shown.get(v.invariant, 0) + 1
+            if shown[v.invariant] <= MAX_LINES_PER_INVARIANT:
+                print(f"[{v.invariant}] {v.detail}")
+        counts = report.counts_by_invariant()
+        for invariant, n in counts.items():
+            if n > MAX_LINES_PER_INVARIANT:
+                print(f"[{invariant}] ... and {n - MAX_LINES_PER_INVARIANT} more (see --json)")
+        by_invariant = ", ".join(f"{invariant}: {n}" for invariant, n in counts.items())
+        checked = ", ".join(f"{name}={n}" for name, n in report.checked.items())
+        breakdown = f"{by_invariant}; " if by_invariant else ""
+        print(f"schedule {report.schedule_id}: {len(report.violations)} violations ({breakdown}checked: {checked})")
+    return 0 if report.ok else 1
+
+
 def _token(settings: Settings, args: argparse.Namespace) -> int:
     from ticketing.bootstrap import build_access_tokens
     from ticketing.domain.identity import Role
@@ -89,22 +143,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     token.add_argument("--admin", action="store_true", help="role admin")
     token.add_argument("--count", type=int, default=0, help="print N tokens for users <prefix>1..<prefix>N")
     token.add_argument("--prefix", default="user", help="user id prefix with --count")
+    check = sub.add_parser("check", help="verify every invariant of one schedule against the database and Redis")
+    check.add_argument("--schedule", type=int, required=True, help="schedule id")
+    check.add_argument("--json", action="store_true", help="print a JSON document instead of lines")
+    check.add_argument(
+        "--grace-s",
+        type=float,
+        default=30.0,
+        help="work younger than this (a confirmation on its way, the seat map catching up) is in flight, not stuck",
+    )
     args = parser.parse_args(argv)
 
     settings = Settings()
-    if args.command == "dev":
-        from ticketing.devtools.supervisor import run_dev
-
-        return run_dev(settings)
-    if args.command == "api":
-        return _api(settings, args.workers)
-    if args.command == "worker":
-        return _worker(settings, args.name)
-    if args.command == "migrate":
-        return _migrate(settings)
-    if args.command == "seed-demo":
-        return _seed_demo(settings)
-    return _token(settings, args)
+    commands: dict[str, Callable[[], int]] = {
+        "dev": lambda: _dev(settings),
+        "api": lambda: _api(settings, args.workers),
+        "worker": lambda: _worker(settings, args.name),
+        "migrate": lambda: _migrate(settings),
+        "seed-demo": lambda: _seed_demo(settings),
+        "check": lambda: _check(settings, args.schedule, args.grace_s, args.json),
+        "token": lambda: _token(settings, args),
+    }
+    return commands[args.command]()
 
 
 if __name__ == "__main__":

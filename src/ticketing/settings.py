@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     redis_max_connections: int = Field(default=256, ge=1)
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     kafka_enable_idempotence: bool = False
+    kafka_topic_prefix: str = Field(default="", description="prepended to every topic name (shared clusters, tests)")
 
     jwt_secret: str = DEV_JWT_SECRET
     jwt_algorithm: str = "HS256"

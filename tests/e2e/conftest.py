@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Callable
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from fastapi import FastAPI
 
 from ticketing.api.app import create_app
@@ -29,8 +30,12 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture
-def app_res(app: FastAPI) -> Resources:
+async def app_res(app: FastAPI) -> Resources:
+    """The app's resources. Outbox rows left PENDING by earlier tests (which ran no relay)
+    are settled first, so a relay in this test publishes only this test's messages."""
     resources: Resources = app.state.resources
+    async with resources.engine.begin() as conn:
+        await conn.execute(sa.text("UPDATE outbox_event SET status = 'SENT' WHERE status = 'PENDING'"))
     return resources
 
 
@@ -41,3 +46,30 @@ def auth(app_res: Resources) -> Callable[..., dict[str, str]]:
         return {"Authorization": f"Bearer {token}"}
 
     return headers
+
+
+@pytest.fixture
+async def workers(app_res: Resources) -> AsyncIterator[dict[str, object]]:
+    """Every background worker running against the app's resources, as in production."""
+    import asyncio
+
+    from ticketing.workers.confirm_consumer import ConfirmConsumer
+    from ticketing.workers.hold_expirer import HoldExpirer
+    from ticketing.workers.outbox_relay import OutboxRelay
+    from ticketing.workers.queue_advancer import QueueAdvancer
+    from ticketing.workers.refunder import Refunder
+
+    running = {
+        "queue-advancer": QueueAdvancer(app_res),
+        "hold-expirer": HoldExpirer(app_res),
+        "outbox-relay": OutboxRelay(app_res),
+        "confirm-consumer": ConfirmConsumer(app_res),
+        "refunder": Refunder(app_res),
+    }
+    await running["confirm-consumer"].start()  # type: ignore[attr-defined]
+    await running["refunder"].start()  # type: ignore[attr-defined]
+    stop = asyncio.Event()
+    tasks = [asyncio.create_task(w.run(stop)) for w in running.values()]  # type: ignore[attr-defined]
+    yield running
+    stop.set()
+    await asyncio.gather(*tasks)

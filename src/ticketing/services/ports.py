@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from ticketing.domain.catalog import Event, NewSchedule, QueuePolicy, Schedule, SeatSpec
 from ticketing.domain.holds import Hold
 from ticketing.domain.ids import EventId, ScheduleId, SeatNo, UserId
+from ticketing.domain.invariants import LiveState, StoredRecords
 from ticketing.domain.messages import ConfirmRequested, Delivery, OutboxMessage, RefundRequested
 from ticketing.domain.payments import PaymentOrder
 from ticketing.domain.reservations import ConfirmResult, HoldRecord, Reservation
@@ -123,3 +124,15 @@ class Subscription(Protocol):
     async def fetch(self, timeout_ms: int, max_records: int) -> list[Delivery]: ...
     async def commit(self, record: Delivery) -> None: ...
     async def close(self) -> None: ...
+
+
+class InvariantRecords(Protocol):
+    async def records(self, schedule_id: ScheduleId) -> StoredRecords | None:
+        """Everything the invariants need from the database, in one snapshot; None: no such schedule."""
+        ...
+
+
+class LiveStateReader(Protocol):
+    async def live_state(self, schedule_id: ScheduleId) -> LiveState:
+        """The schedule's admissions, passes and seat map, read atomically with the Redis clock."""
+        ...

@@ -12,12 +12,13 @@ from ticketing.adapters.kafka.codec import decode
 from ticketing.domain.messages import Delivery
 
 
-def _delivery(m: Any) -> Delivery:
+def _delivery(m: Any, topic_prefix: str) -> Delivery:
     key = m.key.decode("utf-8", "replace") if m.key else None
+    topic = m.topic.removeprefix(topic_prefix)
     try:
-        return Delivery(m.topic, m.partition, m.offset, key, m.value, decode(m.value))
+        return Delivery(topic, m.partition, m.offset, key, m.value, decode(m.value))
     except ValueError as exc:
-        return Delivery(m.topic, m.partition, m.offset, key, m.value, None, str(exc))
+        return Delivery(topic, m.partition, m.offset, key, m.value, None, str(exc))
 
 
 class KafkaSubscription:
@@ -28,11 +29,13 @@ class KafkaSubscription:
         group_id: str,
         session_timeout_ms: int,
         timeout_s: float,
+        topic_prefix: str = "",
     ) -> None:
+        self._topic_prefix = topic_prefix
         self._consumer = AIOKafkaConsumer(
-            *topics,
+            *(topic_prefix + t for t in topics),
             bootstrap_servers=bootstrap_servers,
-            group_id=group_id,
+            group_id=topic_prefix + group_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             session_timeout_ms=session_timeout_ms,
@@ -47,12 +50,12 @@ class KafkaSubscription:
 
     async def fetch(self, timeout_ms: int, max_records: int) -> list[Delivery]:
         batches = await self._consumer.getmany(timeout_ms=timeout_ms, max_records=max_records)
-        records = [_delivery(m) for messages in batches.values() for m in messages]
+        records = [_delivery(m, self._topic_prefix) for messages in batches.values() for m in messages]
         return sorted(records, key=lambda r: (r.topic, r.partition, r.offset))
 
     async def commit(self, record: Delivery) -> None:
         """Commit the position after ``record`` (the next offset to read)."""
-        tp = TopicPartition(record.topic, record.partition)
+        tp = TopicPartition(self._topic_prefix + record.topic, record.partition)
         async with asyncio.timeout(self._timeout_s * 3):
             await self._consumer.commit({tp: OffsetAndMetadata(record.offset + 1, "")})
 

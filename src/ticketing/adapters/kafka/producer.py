@@ -11,8 +11,11 @@ from ticketing.adapters.kafka.codec import encode
 
 
 class KafkaPublisher:
-    def __init__(self, bootstrap_servers: str, enable_idempotence: bool, timeout_s: float) -> None:
+    def __init__(
+        self, bootstrap_servers: str, enable_idempotence: bool, timeout_s: float, topic_prefix: str = ""
+    ) -> None:
         self._bootstrap_servers = bootstrap_servers
+        self._topic_prefix = topic_prefix
         self._enable_idempotence = enable_idempotence
         self._timeout_s = timeout_s
         self._producer: AIOKafkaProducer | None = None
@@ -42,12 +45,14 @@ class KafkaPublisher:
         """Returns once the broker acknowledged the message (all in-sync replicas)."""
         producer = await self._ensure_started()
         async with asyncio.timeout(self._timeout_s * 3):
-            await producer.send_and_wait(topic, encode(payload), key=key.encode())
+            await producer.send_and_wait(self._topic_prefix + topic, encode(payload), key=key.encode())
 
     async def publish_many(self, messages: list[tuple[str, str, dict[str, Any]]]) -> list[BaseException | None]:
         """Send a batch concurrently; one result (None = acknowledged) per message, in order."""
         producer = await self._ensure_started()
-        futures = [await producer.send(t, encode(p), key=k.encode()) for t, k, p in messages]
+        futures = [
+            await producer.send(self._topic_prefix + t, encode(p), key=k.encode()) for t, k, p in messages
+        ]
 
         async def wait(f: Any) -> None:
             async with asyncio.timeout(self._timeout_s * 3):

@@ -1,0 +1,78 @@
+"""Steps of a buyer's journey through the HTTP API, shared by the e2e tests."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import httpx
+
+from ticketing.bootstrap import Resources
+from ticketing.domain.payments import sign
+from ticketing.workers.queue_advancer import QueueAdvancer
+
+Auth = Callable[..., dict[str, str]]
+
+
+async def admit(client: httpx.AsyncClient, auth: Auth, res: Resources, schedule_id: int, users: Sequence[str]) -> dict[str, str]:
+    """Enter every user, run one advancer tick, return each admitted user's pass token."""
+    await asyncio.gather(*(client.post(f"/api/v1/schedules/{schedule_id}/queue", headers=auth(u)) for u in users))
+    await QueueAdvancer(res).tick()
+    answers = await asyncio.gather(
+        *(client.get(f"/api/v1/schedules/{schedule_id}/queue", headers=auth(u)) for u in users)
+    )
+    passes = {u: a.json()["pass_token"] for u, a in zip(users, answers, strict=True) if a.json()["status"] == "ADMITTED"}
+    assert len(passes) == len(users), "schedule capacity/admit_per_tick too small for this test"
+    return passes
+
+
+async def hold(
+    client: httpx.AsyncClient, auth: Auth, schedule_id: int, user: str, pass_token: str | None, seats: Sequence[str]
+) -> httpx.Response:
+    headers = auth(user) | ({"X-Queue-Pass": pass_token} if pass_token else {})
+    return await client.post(f"/api/v1/schedules/{schedule_id}/holds", json={"seat_nos": list(seats)}, headers=headers)
+
+
+async def order(client: httpx.AsyncClient, auth: Auth, user: str, hold_id: str, key: str | None = None) -> httpx.Response:
+    """Ask for a payment order; a fresh Idempotency-Key unless the test names one."""
+    headers = auth(user) | {"Idempotency-Key": key or uuid.uuid4().hex}
+    return await client.post("/api/v1/payments", json={"hold_id": hold_id}, headers=headers)
+
+
+async def webhook(
+    client: httpx.AsyncClient, res: Resources, order_no: str, status: str, pg_tx_id: str = "pg-1", secret: str | None = None
+) -> httpx.Response:
+    body = json.dumps({"status": status, "pg_tx_id": pg_tx_id}).encode()
+    signature = sign(secret or res.settings.webhook_secret, body)
+    return await client.post(
+        f"/api/v1/payments/{order_no}/webhook",
+        content=body,
+        headers={"content-type": "application/json", "X-Signature": signature},
+    )
+
+
+async def my_reservations(client: httpx.AsyncClient, auth: Auth, user: str) -> list[dict[str, Any]]:
+    r = await client.get("/api/v1/me/reservations", headers=auth(user))
+    assert r.status_code == 200, r.text
+    rows: list[dict[str, Any]] = r.json()
+    return rows
+
+
+async def seat_states(client: httpx.AsyncClient, schedule_id: int) -> dict[str, str]:
+    seats = (await client.get(f"/api/v1/schedules/{schedule_id}/seats")).json()["seats"]
+    return {s["seat_no"]: s["status"] for s in seats}
+
+
+async def eventually(check: Callable[[], Any], timeout_s: float = 10.0, interval_s: float = 0.05) -> Any:
+    """Poll an async predicate until it returns something truthy (for worker-driven outcomes)."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        value = await check()
+        if value:
+            return value
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not met within {timeout_s} s (last value {value!r})")
+        await asyncio.sleep(interval_s)
