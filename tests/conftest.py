@@ -70,9 +70,7 @@ async def settings(base_settings: Settings) -> AsyncIterator[Settings]:
     """Per-test Redis key prefix, so one test's waiting rooms never meet another's."""
     n = next(_test_counter)
     prefix = f"{base_settings.redis_key_prefix}{n}:"
-    yield base_settings.model_copy(
-        update={"redis_key_prefix": prefix, "kafka_topic_prefix": f"test-{RUN_ID}-{n}."}
-    )
+    yield base_settings.model_copy(update={"redis_key_prefix": prefix, "kafka_topic_prefix": f"test-{RUN_ID}-{n}."})
     await delete_keys(base_settings.redis_url, prefix)
 
 

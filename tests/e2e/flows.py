@@ -17,14 +17,18 @@ from ticketing.workers.queue_advancer import QueueAdvancer
 Auth = Callable[..., dict[str, str]]
 
 
-async def admit(client: httpx.AsyncClient, auth: Auth, res: Resources, schedule_id: int, users: Sequence[str]) -> dict[str, str]:
+async def admit(
+    client: httpx.AsyncClient, auth: Auth, res: Resources, schedule_id: int, users: Sequence[str]
+) -> dict[str, str]:
     """Enter every user, run one advancer tick, return each admitted user's pass token."""
     await asyncio.gather(*(client.post(f"/api/v1/schedules/{schedule_id}/queue", headers=auth(u)) for u in users))
     await QueueAdvancer(res).tick()
     answers = await asyncio.gather(
         *(client.get(f"/api/v1/schedules/{schedule_id}/queue", headers=auth(u)) for u in users)
     )
-    passes = {u: a.json()["pass_token"] for u, a in zip(users, answers, strict=True) if a.json()["status"] == "ADMITTED"}
+    passes = {
+        u: a.json()["pass_token"] for u, a in zip(users, answers, strict=True) if a.json()["status"] == "ADMITTED"
+    }
     assert len(passes) == len(users), "schedule capacity/admit_per_tick too small for this test"
     return passes
 
@@ -36,14 +40,21 @@ async def hold(
     return await client.post(f"/api/v1/schedules/{schedule_id}/holds", json={"seat_nos": list(seats)}, headers=headers)
 
 
-async def order(client: httpx.AsyncClient, auth: Auth, user: str, hold_id: str, key: str | None = None) -> httpx.Response:
+async def order(
+    client: httpx.AsyncClient, auth: Auth, user: str, hold_id: str, key: str | None = None
+) -> httpx.Response:
     """Ask for a payment order; a fresh Idempotency-Key unless the test names one."""
     headers = auth(user) | {"Idempotency-Key": key or uuid.uuid4().hex}
     return await client.post("/api/v1/payments", json={"hold_id": hold_id}, headers=headers)
 
 
 async def webhook(
-    client: httpx.AsyncClient, res: Resources, order_no: str, status: str, pg_tx_id: str = "pg-1", secret: str | None = None
+    client: httpx.AsyncClient,
+    res: Resources,
+    order_no: str,
+    status: str,
+    pg_tx_id: str = "pg-1",
+    secret: str | None = None,
 ) -> httpx.Response:
     body = json.dumps({"status": status, "pg_tx_id": pg_tx_id}).encode()
     signature = sign(secret or res.settings.webhook_secret, body)

@@ -10,6 +10,8 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 
+from tests.conftest import delete_keys, make_schedule
+from tests.e2e.flows import Auth, admit, eventually, hold, my_reservations, order, seat_states, webhook
 from ticketing.adapters.sql import tables
 from ticketing.bootstrap import Resources
 from ticketing.domain.messages import CONFIRM_REQUESTED
@@ -17,11 +19,11 @@ from ticketing.workers.confirm_consumer import ConfirmConsumer
 from ticketing.workers.hold_expirer import HoldExpirer
 from ticketing.workers.outbox_relay import OutboxRelay
 from ticketing.workers.refunder import Refunder
-from tests.conftest import delete_keys, make_schedule
-from tests.e2e.flows import Auth, admit, eventually, hold, my_reservations, order, seat_states, webhook
 
 
-async def buy(client: httpx.AsyncClient, auth: Auth, res: Resources, schedule_id: int, user: str, seats: list[str]) -> tuple[str, str]:
+async def buy(
+    client: httpx.AsyncClient, auth: Auth, res: Resources, schedule_id: int, user: str, seats: list[str]
+) -> tuple[str, str]:
     """Queue, pass, hold and pay (webhook PAID); returns (hold_id, order_no)."""
     passes = await admit(client, auth, res, schedule_id, [user])
     r = await hold(client, auth, schedule_id, user, passes[user], seats)
@@ -136,7 +138,7 @@ async def test_consumer_dying_before_committing_its_offset_gets_a_redelivery_tha
     client: httpx.AsyncClient, auth: Auth, app_res: Resources
 ) -> None:
     schedule = await make_schedule(app_res)
-    hold_id, _ = await buy(client, auth, app_res, schedule.id, "redeliver", ["A-1"])
+    await buy(client, auth, app_res, schedule.id, "redeliver", ["A-1"])
     assert await OutboxRelay(app_res).tick() >= 1
     first = ConfirmConsumer(app_res)
     await first.start()

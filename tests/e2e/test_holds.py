@@ -6,10 +6,10 @@ import itertools
 import httpx
 import sqlalchemy as sa
 
-from ticketing.adapters.sql import tables
-from ticketing.bootstrap import Resources
 from tests.conftest import make_schedule
 from tests.e2e.flows import Auth, admit, hold, seat_states
+from ticketing.adapters.sql import tables
+from ticketing.bootstrap import Resources
 
 
 async def reservation_rows(res: Resources, schedule_id: int) -> list[tuple[str, str, str]]:
@@ -75,14 +75,18 @@ async def test_holding_without_a_pass_is_refused(client: httpx.AsyncClient, auth
     assert await reservation_rows(app_res, schedule.id) == []
 
 
-async def test_holding_with_someone_elses_pass_is_refused(client: httpx.AsyncClient, auth: Auth, app_res: Resources) -> None:
+async def test_holding_with_someone_elses_pass_is_refused(
+    client: httpx.AsyncClient, auth: Auth, app_res: Resources
+) -> None:
     schedule = await make_schedule(app_res)
     passes = await admit(client, auth, app_res, schedule.id, ["owner"])
     r = await hold(client, auth, schedule.id, "thief", passes["owner"], ["A-1"])
     assert (r.status_code, r.json()["code"]) == (403, "PASS_INVALID")
 
 
-async def test_holding_after_giving_back_the_pass_is_refused(client: httpx.AsyncClient, auth: Auth, app_res: Resources) -> None:
+async def test_holding_after_giving_back_the_pass_is_refused(
+    client: httpx.AsyncClient, auth: Auth, app_res: Resources
+) -> None:
     schedule = await make_schedule(app_res)
     passes = await admit(client, auth, app_res, schedule.id, ["leaver"])
     await client.delete(f"/api/v1/schedules/{schedule.id}/queue", headers=auth("leaver"))
@@ -91,7 +95,9 @@ async def test_holding_after_giving_back_the_pass_is_refused(client: httpx.Async
     assert (await seat_states(client, schedule.id))["A-1"] == "AVAILABLE"
 
 
-async def test_holding_more_than_the_per_user_limit_is_refused(client: httpx.AsyncClient, auth: Auth, app_res: Resources) -> None:
+async def test_holding_more_than_the_per_user_limit_is_refused(
+    client: httpx.AsyncClient, auth: Auth, app_res: Resources
+) -> None:
     schedule = await make_schedule(app_res, max_seats_per_user=3)
     passes = await admit(client, auth, app_res, schedule.id, ["greedy"])
     r = await hold(client, auth, schedule.id, "greedy", passes["greedy"], ["A-1", "A-2", "A-3", "A-4"])
@@ -114,7 +120,9 @@ async def test_unknown_or_repeated_seats_are_422_and_lock_nothing(
     r = await hold(client, auth, schedule.id, "u", passes["u"], ["A-1", "A-1"])
     assert (r.status_code, r.json()["code"]) == (422, "INVALID_INPUT")
     r = await client.post(
-        f"/api/v1/schedules/{schedule.id}/holds", json={"seat_nos": []}, headers=auth("u") | {"X-Queue-Pass": passes["u"]}
+        f"/api/v1/schedules/{schedule.id}/holds",
+        json={"seat_nos": []},
+        headers=auth("u") | {"X-Queue-Pass": passes["u"]},
     )
     assert (r.status_code, r.json()["code"]) == (422, "VALIDATION_FAILED")
     assert set((await seat_states(client, schedule.id)).values()) == {"AVAILABLE"}
@@ -143,9 +151,7 @@ async def test_a_failed_reservation_write_gives_the_locks_back(
     passes = await admit(client, auth, app_res, schedule.id, ["u"])
     # Make the database refuse one of the rows, after Redis granted every lock.
     async with app_res.engine.begin() as conn:
-        await conn.execute(
-            tables.seat.insert().values(schedule_id=schedule.id, seat_no="W-1", price=1, ordinal=999)
-        )
+        await conn.execute(tables.seat.insert().values(schedule_id=schedule.id, seat_no="W-1", price=1, ordinal=999))
         await conn.execute(sa.text("ALTER TABLE reservation ADD CONSTRAINT chk_no_w CHECK (seat_no <> 'W-1')"))
     app_res.catalog._prices.clear()
     try:

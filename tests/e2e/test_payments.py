@@ -6,15 +6,17 @@ import json
 import httpx
 import sqlalchemy as sa
 
+from tests.conftest import make_schedule
+from tests.e2e.flows import Auth, admit, hold, my_reservations, order, seat_states, webhook
 from ticketing.adapters.sql import tables
 from ticketing.api.app import create_app
 from ticketing.bootstrap import Resources
 from ticketing.settings import Settings
-from tests.conftest import make_schedule
-from tests.e2e.flows import Auth, admit, hold, my_reservations, order, seat_states, webhook
 
 
-async def held(client: httpx.AsyncClient, auth: Auth, res: Resources, user: str = "payer", **kw: int) -> tuple[int, str]:
+async def held(
+    client: httpx.AsyncClient, auth: Auth, res: Resources, user: str = "payer", **kw: int
+) -> tuple[int, str]:
     schedule = await make_schedule(res, **kw)
     passes = await admit(client, auth, res, schedule.id, [user])
     r = await hold(client, auth, schedule.id, user, passes[user], ["A-1", "A-2"])
@@ -50,7 +52,9 @@ async def test_concurrent_duplicate_payment_requests_make_one_order(
     assert len({a.json()["order_no"] for a in answers}) == 1
 
 
-async def test_key_reused_for_another_hold_is_refused(client: httpx.AsyncClient, auth: Auth, app_res: Resources) -> None:
+async def test_key_reused_for_another_hold_is_refused(
+    client: httpx.AsyncClient, auth: Auth, app_res: Resources
+) -> None:
     schedule_id, hold_id = await held(client, auth, app_res)
     await order(client, auth, "payer", hold_id, key="once")
     passes = await admit(client, auth, app_res, schedule_id, ["payer"])
@@ -65,7 +69,9 @@ async def test_payment_needs_an_idempotency_key(client: httpx.AsyncClient, auth:
     assert (r.status_code, r.json()["code"]) == (400, "IDEMPOTENCY_KEY_REQUIRED")
 
 
-async def test_paying_for_someone_elses_hold_is_refused(client: httpx.AsyncClient, auth: Auth, app_res: Resources) -> None:
+async def test_paying_for_someone_elses_hold_is_refused(
+    client: httpx.AsyncClient, auth: Auth, app_res: Resources
+) -> None:
     _, hold_id = await held(client, auth, app_res)
     r = await order(client, auth, "stranger", hold_id)
     assert (r.status_code, r.json()["code"]) == (403, "NOT_OWNER")
@@ -73,7 +79,9 @@ async def test_paying_for_someone_elses_hold_is_refused(client: httpx.AsyncClien
     assert (r.status_code, r.json()["code"]) == (404, "HOLD_NOT_FOUND")
 
 
-async def test_paying_for_an_expired_hold_is_hold_expired(client: httpx.AsyncClient, auth: Auth, app_res: Resources) -> None:
+async def test_paying_for_an_expired_hold_is_hold_expired(
+    client: httpx.AsyncClient, auth: Auth, app_res: Resources
+) -> None:
     _, hold_id = await held(client, auth, app_res, hold_ttl_s=1)
     await asyncio.sleep(1.1)
     r = await order(client, auth, "payer", hold_id)
@@ -102,7 +110,9 @@ async def test_paid_webhook_writes_order_reservations_and_one_outbox_row_and_rep
     assert (await client.get("/api/v1/payments/ord_nope", headers=auth("payer"))).json()["code"] == "ORDER_NOT_FOUND"
 
 
-async def test_forged_webhook_is_401_and_changes_nothing(client: httpx.AsyncClient, auth: Auth, app_res: Resources) -> None:
+async def test_forged_webhook_is_401_and_changes_nothing(
+    client: httpx.AsyncClient, auth: Auth, app_res: Resources
+) -> None:
     _, hold_id = await held(client, auth, app_res)
     order_no = (await order(client, auth, "payer", hold_id)).json()["order_no"]
     before = await outbox_count(app_res)
@@ -120,7 +130,12 @@ async def test_signed_but_malformed_webhook_is_422(client: httpx.AsyncClient, au
 
     _, hold_id = await held(client, auth, app_res)
     order_no = (await order(client, auth, "payer", hold_id)).json()["order_no"]
-    for body in (b"{", b'{"status": "MAYBE", "pg_tx_id": "x"}', b'{"status": "PAID"}', b'{"status":"PAID","pg_tx_id":7}'):
+    for body in (
+        b"{",
+        b'{"status": "MAYBE", "pg_tx_id": "x"}',
+        b'{"status": "PAID"}',
+        b'{"status":"PAID","pg_tx_id":7}',
+    ):
         r = await client.post(
             f"/api/v1/payments/{order_no}/webhook",
             content=body,
@@ -145,7 +160,9 @@ async def test_failed_webhook_marks_the_order_failed_and_releases_the_hold(
     assert (await webhook(client, app_res, order_no, "PAID")).json()["status"] == "FAILED"  # late PAID ignored
 
 
-async def test_fake_provider_calls_the_real_webhook_signed(client: httpx.AsyncClient, auth: Auth, app_res: Resources) -> None:
+async def test_fake_provider_calls_the_real_webhook_signed(
+    client: httpx.AsyncClient, auth: Auth, app_res: Resources
+) -> None:
     _, hold_id = await held(client, auth, app_res)
     order_no = (await order(client, auth, "payer", hold_id)).json()["order_no"]
     r = await client.post(f"/api/v1/dev/payments/{order_no}/complete", json={"outcome": "PAID"})
@@ -159,7 +176,7 @@ async def test_fake_provider_calls_the_real_webhook_signed(client: httpx.AsyncCl
 
 async def test_fake_provider_does_not_exist_when_disabled(settings: Settings) -> None:
     app = create_app(settings.model_copy(update={"fake_payments_enabled": False}))
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
-            r = await c.post("/api/v1/dev/payments/ord_x/complete", json={"outcome": "PAID"})
+    transport = httpx.ASGITransport(app=app)
+    async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+        r = await c.post("/api/v1/dev/payments/ord_x/complete", json={"outcome": "PAID"})
     assert (r.status_code, r.json()["code"]) == (404, "NOT_FOUND")

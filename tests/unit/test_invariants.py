@@ -52,9 +52,7 @@ def guard(seat: str, rid: int, at: datetime = LONG_AGO) -> GuardRow:
     return GuardRow(S, SeatNo(seat), rid, at)
 
 
-def order(
-    no: str, hold: str = "h1", status: str = "PAID", user: str = "alice", at: datetime = LONG_AGO
-) -> OrderRow:
+def order(no: str, hold: str = "h1", status: str = "PAID", user: str = "alice", at: datetime = LONG_AGO) -> OrderRow:
     return OrderRow(no, hold, S, UserId(user), status, at)
 
 

@@ -35,6 +35,15 @@ class OutboxRelay:
         self.res.metrics.outbox_relayed_total.inc(sent)
         return sent
 
+    async def _idle(self, stop: asyncio.Event) -> None:
+        """Until a wake-up signal, the poll interval, or stop -- whichever comes first."""
+        signal = asyncio.create_task(self.res.outbox_signal.wait(self.res.settings.relay_poll_s))
+        stopped = asyncio.create_task(stop.wait())
+        await asyncio.wait({signal, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        for task in (signal, stopped):
+            task.cancel()
+        await asyncio.gather(signal, stopped, return_exceptions=True)
+
     async def run(self, stop: asyncio.Event) -> None:
         log.info("worker_started", worker=self.name, relay_id=self.relay_id)
         s = self.res.settings
@@ -45,5 +54,5 @@ class OutboxRelay:
             except Exception:
                 log.exception("tick_failed", worker=self.name)
                 self.res.metrics.outbox_publish_failures_total.inc()
-            await self.res.outbox_signal.wait(s.relay_poll_s)
+            await self._idle(stop)
         log.info("worker_stopped", worker=self.name)

@@ -50,9 +50,7 @@ class KafkaPublisher:
     async def publish_many(self, messages: list[tuple[str, str, dict[str, Any]]]) -> list[BaseException | None]:
         """Send a batch concurrently; one result (None = acknowledged) per message, in order."""
         producer = await self._ensure_started()
-        futures = [
-            await producer.send(self._topic_prefix + t, encode(p), key=k.encode()) for t, k, p in messages
-        ]
+        futures = [await producer.send(self._topic_prefix + t, encode(p), key=k.encode()) for t, k, p in messages]
 
         async def wait(f: Any) -> None:
             async with asyncio.timeout(self._timeout_s * 3):
