@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import httpx
+import uvicorn
+from fastapi import FastAPI
 
+from ticketing.api.app import create_app
 from ticketing.bootstrap import Resources
+from ticketing.devtools.broker import free_port
 from ticketing.domain.payments import sign
+from ticketing.settings import Settings
 from ticketing.workers.queue_advancer import QueueAdvancer
 
 Auth = Callable[..., dict[str, str]]
@@ -87,3 +93,34 @@ async def eventually(check: Callable[[], Any], timeout_s: float = 10.0, interval
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"condition not met within {timeout_s} s (last value {value!r})")
         await asyncio.sleep(interval_s)
+
+
+@contextlib.asynccontextmanager
+async def serve(settings: Settings, app: FastAPI | None = None) -> AsyncIterator[tuple[str, FastAPI]]:
+    """A real HTTP server (uvicorn) for one app instance, like one API process. Given an app
+    whose lifespan a fixture already entered, the server does not run it again."""
+    port = free_port()
+    lifespan = "off" if app is not None else "on"
+    app = app or create_app(settings)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan=lifespan))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        assert not task.done(), "server failed to start"
+        await asyncio.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}", app
+    finally:
+        server.should_exit = True
+        await task
+
+
+async def next_event(lines: AsyncIterator[str]) -> tuple[str, Any]:
+    event, data = "message", ""
+    async for line in lines:
+        if line.startswith("event: "):
+            event = line.removeprefix("event: ")
+        elif line.startswith("data: "):
+            data = line.removeprefix("data: ")
+        elif line == "" and data:
+            return event, json.loads(data)
+    raise AssertionError("stream ended")

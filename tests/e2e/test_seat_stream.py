@@ -1,51 +1,17 @@
 """The live seat map over Server-Sent Events, across two API server instances."""
 
 import asyncio
-import contextlib
-import json
 from collections.abc import AsyncIterator
-from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 
 from tests.conftest import make_schedule
-from ticketing.api.app import create_app
+from tests.e2e.flows import next_event, serve
 from ticketing.bootstrap import Resources
-from ticketing.devtools.broker import free_port
 from ticketing.domain.identity import Role
 from ticketing.settings import Settings
-
-
-@contextlib.asynccontextmanager
-async def serve(settings: Settings) -> AsyncIterator[tuple[str, FastAPI]]:
-    """A real HTTP server (uvicorn) for one app instance, like one API process."""
-    port = free_port()
-    app = create_app(settings)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        assert not task.done(), "server failed to start"
-        await asyncio.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}", app
-    finally:
-        server.should_exit = True
-        await task
-
-
-async def next_event(lines: AsyncIterator[str]) -> tuple[str, Any]:
-    event, data = "message", ""
-    async for line in lines:
-        if line.startswith("event: "):
-            event = line.removeprefix("event: ")
-        elif line.startswith("data: "):
-            data = line.removeprefix("data: ")
-        elif line == "" and data:
-            return event, json.loads(data)
-    raise AssertionError("stream ended")
 
 
 @pytest.fixture
