@@ -7,7 +7,7 @@ DB_USER_SQL := CREATE USER IF NOT EXISTS 'ticketing'@'localhost' IDENTIFIED BY '
 	GRANT ALL PRIVILEGES ON *.* TO 'ticketing'@'localhost'; \
 	GRANT ALL PRIVILEGES ON *.* TO 'ticketing'@'127.0.0.1';
 
-.PHONY: run test install db-user lint fmt unit integration e2e clean
+.PHONY: run test install db-user lint fmt unit integration e2e observe clean
 
 run: install db-user  ## broker, migrations, demo event, API on 127.0.0.1:8000 and every worker
 	$(UV) run ticketing dev
@@ -47,6 +47,29 @@ integration: install db-user
 
 e2e: install db-user
 	$(UV) run pytest tests/e2e
+
+# Debian's prometheus package also installs a service on :9090; stop it or pick another address.
+OBSERVE_ADDR ?= 127.0.0.1:9090
+
+observe:  ## Prometheus scraping `make run` (API and every worker) with the alert rules, data in a temp dir
+	@if ! command -v prometheus >/dev/null 2>&1; then \
+		echo "prometheus is not installed; on Debian or Ubuntu: sudo apt-get install prometheus"; exit 1; fi
+	prometheus --config.file=deploy/prometheus/prometheus.yml --storage.tsdb.path=$$(mktemp -d) \
+		--web.listen-address=$(OBSERVE_ADDR)
+
+.PHONY: bench bench-tools
+
+bench: install db-user bench-tools  ## load tests on a fresh stack of its own (~5-8 min); BENCH_SCALE=0.1 for a smoke run
+	$(UV) run python bench/run.py
+
+# wrk comes from Debian (k6 comes with the locked dev dependencies); a fresh machine lacks it.
+bench-tools:
+	@command -v wrk >/dev/null 2>&1 || { \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo "sudo -n"); \
+		echo "installing wrk (apt-get)"; \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null 2>&1 || \
+		{ $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }; }
+	@command -v wrk >/dev/null 2>&1 || { echo "could not install wrk: apt-get install wrk"; exit 1; }
 
 clean:
 	rm -rf .venv .pytest_cache .mypy_cache .ruff_cache

@@ -33,7 +33,7 @@ from ticketing.adapters.redis.waiting_room import RedisWaitingRoom
 from ticketing.adapters.sql.audit import SqlAudit
 from ticketing.adapters.sql.catalog import SqlCatalog
 from ticketing.adapters.sql.confirmation import SqlConfirmation
-from ticketing.adapters.sql.database import create_engine
+from ticketing.adapters.sql.database import Database, open_database
 from ticketing.adapters.sql.outbox import SqlOutbox
 from ticketing.adapters.sql.payments import SqlPayments
 from ticketing.adapters.sql.reservations import SqlReservations
@@ -49,7 +49,8 @@ class SystemClock:
 @dataclass
 class Resources:
     settings: Settings
-    engine: AsyncEngine
+    database: Database
+    engine: AsyncEngine  # the transactional pool (database.tx)
     redis: Redis
     keys: Keys
     catalog: SqlCatalog
@@ -120,23 +121,25 @@ def build_access_tokens(settings: Settings) -> AccessTokens:
 
 @asynccontextmanager
 async def open_resources(settings: Settings, metrics: Metrics | None = None) -> AsyncIterator[Resources]:
-    engine = create_engine(settings.database_url, settings.database_pool_size)
+    database = await open_database(settings.database_url, settings.database_pool_size)
+    engine = database.tx
     redis = build_redis(settings)
     keys = Keys(settings.redis_key_prefix)
     scripts = Scripts.register(redis)
     fake = FakePaymentProvider(settings.webhook_secret) if settings.fake_payments_enabled else None
     resources = Resources(
         settings=settings,
+        database=database,
         engine=engine,
         redis=redis,
         keys=keys,
-        catalog=SqlCatalog(engine),
+        catalog=SqlCatalog(database),
         waiting_room=RedisWaitingRoom(redis, keys, scripts),
         seat_map=RedisSeatMap(redis, keys),
         seat_locks=RedisSeatLocks(redis, keys, scripts),
         seat_events=SeatEventHub(redis, keys),
-        reservations=SqlReservations(engine),
-        payments=SqlPayments(engine),
+        reservations=SqlReservations(database),
+        payments=SqlPayments(database),
         confirmation=SqlConfirmation(engine),
         outbox=SqlOutbox(engine),
         outbox_signal=RedisOutboxSignal(redis, keys),
@@ -163,4 +166,4 @@ async def open_resources(settings: Settings, metrics: Metrics | None = None) -> 
         await resources.outbox_signal.close()
         await resources.publisher.close()
         await redis.aclose(close_connection_pool=True)
-        await engine.dispose()
+        await database.dispose()

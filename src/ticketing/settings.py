@@ -23,7 +23,11 @@ class Settings(BaseSettings):
 
     environment: Environment = Environment.DEVELOPMENT
     database_url: str = "mysql+asyncmy://ticketing:ticketing@127.0.0.1:3306/ticketing"
-    database_pool_size: int = Field(default=32, ge=1)
+    database_pool_size: int = Field(
+        default=16,
+        ge=2,
+        description="bare-driver connections per process; the SQLAlchemy pools get a half and a quarter",
+    )
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_key_prefix: str = Field(default="tk:", description="prepended to every Redis key")
     redis_max_connections: int = Field(default=256, ge=1)
@@ -40,6 +44,7 @@ class Settings(BaseSettings):
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    metrics_port: int = Field(default=0, ge=0, le=65535, description="a worker's /metrics port on api_host; 0: off")
     log_format: str = Field(default="console", pattern="^(console|json)$")
     log_level: str = "INFO"
 

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import jwt
 
+from ticketing.adapters.token_cache import VerifiedCache
 from ticketing.domain.errors import NotAuthenticated
 from ticketing.domain.identity import Principal, Role
 from ticketing.domain.ids import UserId
@@ -14,12 +15,17 @@ MAX_USER_ID_LEN = 64
 
 
 class AccessTokens:
-    """Issues (HS256, dev and scripts) and verifies (HS256 or RS256) access tokens."""
+    """Issues (HS256, dev and scripts) and verifies (HS256 or RS256) access tokens.
+
+    A buyer sends the same token with every poll, hold and payment; verified tokens are
+    remembered (bounded, until their own expiry) so the signature is checked once.
+    """
 
     def __init__(self, secret: str, algorithm: str = "HS256", public_key: str | None = None) -> None:
         self._secret = secret
         self._algorithm = algorithm
         self._verify_key = public_key or secret
+        self._verified = VerifiedCache[Principal]()
 
     def issue(self, user_id: str, role: Role = Role.USER, ttl: timedelta = timedelta(hours=12)) -> str:
         now = datetime.now(UTC)
@@ -27,6 +33,14 @@ class AccessTokens:
         return jwt.encode(claims, self._secret, algorithm=self._algorithm)
 
     def read(self, token: str) -> Principal:
+        cached = self._verified.get(token)
+        if cached is not None:
+            return cached
+        principal, expires_at = self._verify(token)
+        self._verified.put(token, principal, expires_at)
+        return principal
+
+    def _verify(self, token: str) -> tuple[Principal, float]:
         try:
             claims = jwt.decode(
                 token, self._verify_key, algorithms=[self._algorithm], options={"require": ["sub", "exp"]}
@@ -42,4 +56,4 @@ class AccessTokens:
             role = Role(claims.get("role", Role.USER.value))
         except ValueError as exc:
             raise NotAuthenticated("the bearer token has an unknown role") from exc
-        return Principal(UserId(sub), role)
+        return Principal(UserId(sub), role), float(claims["exp"])

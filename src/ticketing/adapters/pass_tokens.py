@@ -6,6 +6,7 @@ from datetime import datetime
 
 import jwt
 
+from ticketing.adapters.token_cache import VerifiedCache
 from ticketing.domain.errors import PassExpired, PassInvalid, PassRequired
 from ticketing.domain.ids import ScheduleId, UserId
 from ticketing.domain.waiting_room import PassClaims
@@ -16,6 +17,7 @@ AUDIENCE = "queue-pass"
 class PassTokens:
     def __init__(self, secret: str) -> None:
         self._secret = secret
+        self._verified = VerifiedCache[PassClaims]()
 
     def issue(self, user: UserId, schedule_id: ScheduleId, expires_at: datetime) -> str:
         claims = {"sub": user, "sch": int(schedule_id), "exp": expires_at, "aud": AUDIENCE}
@@ -25,6 +27,9 @@ class PassTokens:
         """Verify the signature and expiry; raises PassRequired, PassExpired or PassInvalid."""
         if not token:
             raise PassRequired()
+        cached = self._verified.get(token)
+        if cached is not None:
+            return cached
         try:
             claims = jwt.decode(
                 token,
@@ -39,4 +44,6 @@ class PassTokens:
             raise PassInvalid("the pass token is malformed or its signature does not match") from exc
         if not isinstance(claims["sub"], str) or not isinstance(claims["sch"], int):
             raise PassInvalid("the pass token has malformed claims")
-        return PassClaims(UserId(claims["sub"]), ScheduleId(claims["sch"]))
+        verified = PassClaims(UserId(claims["sub"]), ScheduleId(claims["sch"]))
+        self._verified.put(token, verified, float(claims["exp"]))
+        return verified

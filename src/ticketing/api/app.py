@@ -32,6 +32,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1.0",
         summary="Fair waiting room, guarded seat holds and exactly-once confirmation.",
         lifespan=lifespan,
+        # Metrics are Prometheus (observability/metrics.py); FastAPI's built-in OpenTelemetry
+        # hooks would otherwise consult the global providers on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     install_problem_handlers(app)
     app.include_router(health.router)

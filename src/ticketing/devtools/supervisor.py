@@ -17,10 +17,21 @@ from ticketing.settings import Settings
 
 WORKERS = ("queue-advancer", "hold-expirer", "outbox-relay", "confirm-consumer", "refunder")
 STOP_GRACE_S = 8.0
+# deploy/prometheus/prometheus.yml scrapes 9101-9105: keep this base and the WORKERS order in step with it.
+WORKER_METRICS_BASE_PORT = 9101
 
 
 def _port_of(bootstrap_servers: str) -> int:
     return int(bootstrap_servers.split(",", maxsplit=1)[0].rsplit(":", 1)[1])
+
+
+def _metrics_ports() -> dict[str, int]:
+    """Each worker's /metrics port; 0 (off) where the port is taken, so one busy port does not stop the rest."""
+    ports = {}
+    for i, name in enumerate(WORKERS):
+        port = WORKER_METRICS_BASE_PORT + i
+        ports[name] = port if port_is_free(port) else 0
+    return ports
 
 
 def _stop_all(children: list[subprocess.Popen[bytes]], broker: LocalBroker | None) -> None:
@@ -47,13 +58,20 @@ async def _prepare(settings: Settings) -> str:
         return str(schedule.id)
 
 
-def _banner(settings: Settings, schedule_id: str) -> str:
+def _banner(settings: Settings, schedule_id: str, metrics_ports: dict[str, int]) -> str:
     base = f"http://{settings.api_host}:{settings.api_port}"
+    workers = "\n".join(
+        ("    Workers    " if i == 0 else " " * 15)
+        + f"{name:<17}"
+        + (f"http://{settings.api_host}:{port}/metrics" if port else "metrics off (port taken)")
+        for i, (name, port) in enumerate(metrics_ports.items())
+    )
     return f"""
   Ticketing is running (Ctrl-C stops everything).
     API        {base}/api/v1/events
     Docs       {base}/docs
     Health     {base}/readyz      Metrics {base}/metrics
+{workers}
     Broker     {settings.kafka_bootstrap_servers}
     Demo       schedule {schedule_id} (sale open)
 
@@ -83,8 +101,12 @@ def run_dev(settings: Settings) -> int:
         schedule_id = asyncio.run(_prepare(settings))
         cmd = [sys.executable, "-m", "ticketing.cli"]
         children.append(subprocess.Popen([*cmd, "api"], env=env))
-        children.extend(subprocess.Popen([*cmd, "worker", name], env=env) for name in WORKERS)
-        print(_banner(settings, schedule_id), flush=True)
+        metrics_ports = _metrics_ports()
+        children.extend(
+            subprocess.Popen([*cmd, "worker", name], env={**env, "TICKETING_METRICS_PORT": str(port)})
+            for name, port in metrics_ports.items()
+        )
+        print(_banner(settings, schedule_id, metrics_ports), flush=True)
         while not stopping:
             for child in children:
                 if child.poll() is not None:

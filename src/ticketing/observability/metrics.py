@@ -33,6 +33,11 @@ class Metrics:
         self.queue_live_passes = Gauge(
             "ticketing_queue_live_passes", "Live passes, summed over schedules on sale", registry=r
         )
+        self.queue_admission_rate_per_second = Gauge(
+            "ticketing_queue_admission_rate_per_second",
+            "Admissions per second measured by this advancer, summed over schedules",
+            registry=r,
+        )
         self.queue_advance_tick_seconds = Histogram(
             "ticketing_queue_advance_tick_seconds",
             "Duration of one advancer tick over every schedule",
@@ -43,6 +48,11 @@ class Metrics:
             "ticketing_holds_total",
             "Hold attempts by outcome (won, seat_taken, too_many_seats, pass_*)",
             ["outcome"],
+            registry=r,
+        )
+        self.payment_orders_created_total = Counter(
+            "ticketing_payment_orders_created_total",
+            "Payment orders created (idempotent replays of the same key not counted)",
             registry=r,
         )
         self.payment_webhooks_total = Counter(
@@ -58,6 +68,16 @@ class Metrics:
         self.outbox_publish_failures_total = Counter(
             "ticketing_outbox_publish_failures_total", "Outbox batches with at least one failed publish", registry=r
         )
+        self.outbox_pending_rows = Gauge(
+            "ticketing_outbox_pending_rows",
+            "PENDING outbox rows, table-wide (every relay reports it: aggregate with max)",
+            registry=r,
+        )
+        self.outbox_oldest_pending_age_seconds = Gauge(
+            "ticketing_outbox_oldest_pending_age_seconds",
+            "Age of the oldest PENDING outbox row (grows while relaying stalls)",
+            registry=r,
+        )
         self.consumer_messages_total = Counter(
             "ticketing_consumer_messages_total",
             "Messages handled by consumer and outcome",
@@ -69,6 +89,12 @@ class Metrics:
             "Time to handle one message, retries included",
             ["consumer"],
             buckets=LATENCY_BUCKETS_S,
+            registry=r,
+        )
+        self.consumer_lag_messages = Gauge(
+            "ticketing_consumer_lag_messages",
+            "Messages on the consumer's assigned partitions not yet fetched",
+            ["consumer"],
             registry=r,
         )
         self.consumer_dead_lettered_total = Counter(

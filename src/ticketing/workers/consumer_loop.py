@@ -18,6 +18,8 @@ log = structlog.get_logger("ticketing.worker.consumer")
 
 FETCH_TIMEOUT_MS = 500
 FETCH_MAX_RECORDS = 100
+# Lag costs a broker round trip (end offsets); once a second is plenty for a gauge.
+LAG_EVERY_S = 1.0
 
 
 class PermanentError(Exception):
@@ -33,6 +35,10 @@ class ConsumerWorker:
         self.res = resources
         self.retry_base_s = retry_base_s
         self._subscription: Subscription | None = None
+        self._next_lag_at = 0.0
+        # Exported at 0 from the start: increase() in the dead-letter alert cannot see the
+        # first increment of a series that first appears already at 1.
+        resources.metrics.consumer_dead_lettered_total.labels(self.name)
 
     async def handle(self, payload: dict[str, Any]) -> str:
         """Handle one message; returns the outcome label for metrics. Must be idempotent."""
@@ -55,10 +61,23 @@ class ConsumerWorker:
         await self.start()
         assert self._subscription is not None
         records = await self._subscription.fetch(timeout_ms, FETCH_MAX_RECORDS)
+        await self._measure_lag(self._subscription)
         for record in records:
             await self.process(record)
             await self._subscription.commit(record)
         return len(records)
+
+    async def _measure_lag(self, subscription: Subscription) -> None:
+        if time.monotonic() < self._next_lag_at:
+            return
+        self._next_lag_at = time.monotonic() + LAG_EVERY_S
+        try:
+            lag = await subscription.lag()
+        except Exception as exc:
+            # A gauge must never stop message handling; the next measurement may well succeed.
+            log.warning("lag_unmeasured", consumer=self.name, error=f"{type(exc).__name__}: {exc}")
+            return
+        self.res.metrics.consumer_lag_messages.labels(self.name).set(lag)
 
     async def process(self, record: Delivery) -> None:
         metrics = self.res.metrics

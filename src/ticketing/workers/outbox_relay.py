@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import time
 import uuid
 
 import structlog
@@ -18,6 +19,10 @@ from ticketing.services.relay import relay_outbox
 
 log = structlog.get_logger("ticketing.worker.outbox_relay")
 
+# Under load the relay ticks many times a second; the backlog is a COUNT over the
+# PENDING rows, too costly to run on every tick and no more useful than once a second.
+BACKLOG_EVERY_S = 1.0
+
 
 class OutboxRelay:
     name = "outbox-relay"
@@ -25,6 +30,7 @@ class OutboxRelay:
     def __init__(self, resources: Resources) -> None:
         self.res = resources
         self.relay_id = f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._next_backlog_at = 0.0
 
     async def tick(self) -> int:
         """Relay one batch; returns how many messages were sent."""
@@ -33,7 +39,16 @@ class OutboxRelay:
             self.res.outbox, self.res.publisher, self.res.clock, self.relay_id, s.relay_batch, s.relay_lease_s
         )
         self.res.metrics.outbox_relayed_total.inc(sent)
+        await self._measure_backlog()
         return sent
+
+    async def _measure_backlog(self) -> None:
+        if time.monotonic() < self._next_backlog_at:
+            return
+        self._next_backlog_at = time.monotonic() + BACKLOG_EVERY_S
+        pending, oldest_age_s = await self.res.outbox.backlog(self.res.clock.now())
+        self.res.metrics.outbox_pending_rows.set(pending)
+        self.res.metrics.outbox_oldest_pending_age_seconds.set(oldest_age_s)
 
     async def _idle(self, stop: asyncio.Event) -> None:
         """Until a wake-up signal, the poll interval, or stop -- whichever comes first."""

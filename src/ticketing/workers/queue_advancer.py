@@ -17,6 +17,29 @@ from ticketing.services.waiting_room import advance_waiting_rooms, sync_registry
 
 log = structlog.get_logger("ticketing.worker.queue_advancer")
 
+# One tick admits a burst of up to admit_per_tick and the next may admit none, so a
+# per-tick rate would swing wildly; a window as long as the scrape interval smooths it.
+ADMISSION_RATE_WINDOW_S = 5.0
+
+
+class RateMeter:
+    """Events per second over consecutive windows of at least ``window_s`` (monotonic seconds)."""
+
+    def __init__(self, started_s: float, window_s: float = ADMISSION_RATE_WINDOW_S) -> None:
+        self.window_s = window_s
+        self._started_s = started_s
+        self._count = 0
+
+    def add(self, count: int, now_s: float) -> float | None:
+        """Count ``count`` events at ``now_s``; returns the window's rate when it closes, else None."""
+        self._count += count
+        elapsed_s = now_s - self._started_s
+        if elapsed_s < self.window_s:
+            return None
+        rate = self._count / elapsed_s
+        self._started_s, self._count = now_s, 0
+        return rate
+
 
 class QueueAdvancer:
     name = "queue-advancer"
@@ -24,6 +47,7 @@ class QueueAdvancer:
     def __init__(self, resources: Resources) -> None:
         self.res = resources
         self._next_sync = 0.0
+        self._admission_rate = RateMeter(time.monotonic())
 
     async def tick(self) -> TickResult:
         """One admission round over every registered schedule; returns the totals."""
@@ -38,6 +62,9 @@ class QueueAdvancer:
         res.metrics.queue_passes_expired_total.inc(result.expired)
         res.metrics.queue_waiting_users.set(result.waiting)
         res.metrics.queue_live_passes.set(result.live_passes)
+        rate = self._admission_rate.add(result.admitted, time.monotonic())
+        if rate is not None:
+            res.metrics.queue_admission_rate_per_second.set(rate)
         return result
 
     async def run(self, stop: asyncio.Event) -> None:

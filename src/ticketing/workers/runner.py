@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from wsgiref.simple_server import WSGIServer
+
+import structlog
+from prometheus_client import start_http_server
 
 from ticketing.bootstrap import open_resources
 from ticketing.observability.logging import configure_logging
+from ticketing.observability.metrics import Metrics
 from ticketing.settings import Settings
 from ticketing.workers.confirm_consumer import ConfirmConsumer
 from ticketing.workers.hold_expirer import HoldExpirer
@@ -18,6 +23,14 @@ WORKERS: dict[str, type[QueueAdvancer | HoldExpirer | OutboxRelay | ConfirmConsu
     w.name: w for w in (QueueAdvancer, HoldExpirer, OutboxRelay, ConfirmConsumer, Refunder)
 }
 
+log = structlog.get_logger("ticketing.worker")
+
+
+def serve_metrics(metrics: Metrics, host: str, port: int) -> WSGIServer:
+    """``/metrics`` of this process on a daemon thread (a scrape never waits for the event loop)."""
+    server, _thread = start_http_server(port, addr=host, registry=metrics.registry)
+    return server
+
 
 async def run_worker(settings: Settings, name: str) -> None:
     configure_logging(settings.log_format, settings.log_level)
@@ -26,4 +39,14 @@ async def run_worker(settings: Settings, name: str) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     async with open_resources(settings) as res:
-        await WORKERS[name](res).run(stop)
+        server = None
+        if settings.metrics_port > 0:
+            server = serve_metrics(res.metrics, settings.api_host, settings.metrics_port)
+            log.info("metrics_serving", worker=name, url=f"http://{settings.api_host}:{settings.metrics_port}/metrics")
+        try:
+            await WORKERS[name](res).run(stop)
+        finally:
+            if server is not None:
+                # shutdown() blocks until the serving thread notices (up to its 0.5 s poll).
+                await asyncio.to_thread(server.shutdown)
+                server.server_close()

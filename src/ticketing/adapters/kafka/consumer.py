@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import IllegalStateError
 from aiokafka.structs import OffsetAndMetadata
 
 from ticketing.adapters.kafka.codec import decode
@@ -58,6 +59,22 @@ class KafkaSubscription:
         tp = TopicPartition(self._topic_prefix + record.topic, record.partition)
         async with asyncio.timeout(self._timeout_s * 3):
             await self._consumer.commit({tp: OffsetAndMetadata(record.offset + 1, "")})
+
+    async def lag(self) -> int:
+        """Messages on this member's assigned partitions past its fetch position (0 while unassigned)."""
+        assigned = list(self._consumer.assignment())
+        if not assigned:
+            return 0
+        async with asyncio.timeout(self._timeout_s * 3):
+            ends = await self._consumer.end_offsets(assigned)
+            behind = 0
+            for tp in assigned:
+                try:
+                    position = await self._consumer.position(tp)
+                except IllegalStateError:
+                    continue  # revoked by a rebalance since assignment(): another member reports it
+                behind += max(0, ends.get(tp, position) - position)
+        return behind
 
     async def close(self) -> None:
         await self._consumer.stop()

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ticketing.adapters.sql import tables as t
+from ticketing.adapters.sql.database import Database
 from ticketing.adapters.sql.times import from_db_time, to_db_time
 from ticketing.domain.catalog import Event, NewSchedule, QueuePolicy, Schedule, SeatSpec
 from ticketing.domain.ids import EventId, ScheduleId, SeatNo
@@ -47,13 +48,16 @@ def _schedule(row: Any) -> Schedule:
 class SqlCatalog:
     """Reads and writes the catalog; every write is one transaction."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
+    def __init__(self, db: Database) -> None:
+        self._db = db
         self._schedules: dict[ScheduleId, tuple[float, Schedule]] = {}
         self._prices: dict[ScheduleId, dict[str, Decimal]] = {}
+        # One load per schedule at a time: a sale opening must not make every request
+        # of the first second read the whole seat table at once.
+        self._prices_lock = asyncio.Lock()
 
     async def add_event(self, title: str, description: str, now: datetime) -> Event:
-        async with self._engine.begin() as conn:
+        async with self._db.tx.begin() as conn:
             result = await conn.execute(
                 t.event.insert().values(title=title, description=description, created_at=to_db_time(now))
             )
@@ -61,17 +65,17 @@ class SqlCatalog:
         return Event(event_id, title, description, now)
 
     async def get_event(self, event_id: EventId) -> Event | None:
-        async with self._engine.connect() as conn:
+        async with self._db.auto.connect() as conn:
             row = (await conn.execute(t.event.select().where(t.event.c.id == event_id))).first()
         return _event(row) if row else None
 
     async def list_events(self, limit: int, offset: int) -> list[Event]:
         query = t.event.select().order_by(t.event.c.id).limit(limit).offset(offset)
-        async with self._engine.connect() as conn:
+        async with self._db.auto.connect() as conn:
             return [_event(r) for r in await conn.execute(query)]
 
     async def add_schedule(self, event_id: EventId, new: NewSchedule, now: datetime) -> Schedule:
-        async with self._engine.begin() as conn:
+        async with self._db.tx.begin() as conn:
             result = await conn.execute(
                 t.schedule.insert().values(
                     event_id=event_id,
@@ -107,7 +111,7 @@ class SqlCatalog:
         cached = self._schedules.get(schedule_id)
         if cached and cached[0] > time.monotonic():
             return cached[1]
-        async with self._engine.connect() as conn:
+        async with self._db.auto.connect() as conn:
             row = (await conn.execute(t.schedule.select().where(t.schedule.c.id == schedule_id))).first()
         if row is None:
             return None  # misses are not cached: unknown ids must not fill memory
@@ -119,34 +123,38 @@ class SqlCatalog:
 
     async def list_schedules(self, event_id: EventId) -> list[Schedule]:
         query = t.schedule.select().where(t.schedule.c.event_id == event_id).order_by(t.schedule.c.id)
-        async with self._engine.connect() as conn:
+        async with self._db.auto.connect() as conn:
             return [_schedule(r) for r in await conn.execute(query)]
 
     async def list_on_sale(self, now: datetime) -> list[Schedule]:
         """Schedules whose sale has opened and whose show has not started."""
         db_now = to_db_time(now)
         query = t.schedule.select().where(t.schedule.c.sale_opens_at <= db_now, t.schedule.c.starts_at > db_now)
-        async with self._engine.connect() as conn:
+        async with self._db.auto.connect() as conn:
             return [_schedule(r) for r in await conn.execute(query)]
 
     async def list_seats(self, schedule_id: ScheduleId) -> list[SeatSpec]:
         query = t.seat.select().where(t.seat.c.schedule_id == schedule_id).order_by(t.seat.c.ordinal)
-        async with self._engine.connect() as conn:
+        async with self._db.auto.connect() as conn:
             return [SeatSpec(SeatNo(r.seat_no), r.price, r.section, r.row_label) for r in await conn.execute(query)]
 
     async def seat_prices(self, schedule_id: ScheduleId) -> dict[str, Decimal]:
         """seat_no -> price; seats never change after creation, so this is cached for good."""
         prices = self._prices.get(schedule_id)
-        if prices is None:
-            query = sa.select(t.seat.c.seat_no, t.seat.c.price).where(t.seat.c.schedule_id == schedule_id)
-            async with self._engine.connect() as conn:
-                prices = {row.seat_no: Decimal(row.price) for row in await conn.execute(query)}
-            if prices:
-                if len(self._prices) >= SCHEDULE_CACHE_MAX // 10:
-                    self._prices.clear()
-                self._prices[schedule_id] = prices
+        if prices is not None:
+            return prices
+        async with self._prices_lock:
+            prices = self._prices.get(schedule_id)
+            if prices is None:
+                query = sa.select(t.seat.c.seat_no, t.seat.c.price).where(t.seat.c.schedule_id == schedule_id)
+                async with self._db.auto.connect() as conn:
+                    prices = {row.seat_no: Decimal(row.price) for row in await conn.execute(query)}
+                if prices:
+                    if len(self._prices) >= SCHEDULE_CACHE_MAX // 10:
+                        self._prices.clear()
+                    self._prices[schedule_id] = prices
         return prices
 
     async def ping(self) -> None:
-        async with self._engine.connect() as conn:
+        async with self._db.auto.connect() as conn:
             await conn.execute(sa.text("SELECT 1"))

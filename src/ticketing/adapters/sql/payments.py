@@ -9,10 +9,11 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ticketing.adapters.sql import outbox
 from ticketing.adapters.sql import tables as t
+from ticketing.adapters.sql.database import Database
 from ticketing.adapters.sql.errors import is_duplicate_key
 from ticketing.adapters.sql.reservations import load_hold, move_hold
 from ticketing.adapters.sql.times import to_db_time
@@ -46,8 +47,8 @@ async def _find(conn: AsyncConnection, *where: Any, for_update: bool = False) ->
 
 
 class SqlPayments:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     async def create_order(
         self, hold: HoldRecord, amount: Decimal, idempotency_key: str, now: datetime
@@ -57,7 +58,7 @@ class SqlPayments:
         Returns (order, created). Raises IdempotencyKeyReused when the key paid for another hold.
         """
         for _ in range(2):
-            async with self._engine.begin() as conn:
+            async with self._db.tx.begin() as conn:
                 existing = await _find(conn, o.c.user_id == hold.user_id, o.c.idempotency_key == idempotency_key)
                 if existing is None:
                     existing = await _find(conn, o.c.hold_id == hold.hold_id)
@@ -91,11 +92,11 @@ class SqlPayments:
         raise RuntimeError("payment order neither found nor created")  # pragma: no cover
 
     async def get_order(self, order_no: str) -> PaymentOrder | None:
-        async with self._engine.connect() as conn:
+        async with self._db.auto.connect() as conn:
             return await _find(conn, o.c.order_no == order_no)
 
     async def get_order_for_hold(self, hold_id: str) -> PaymentOrder | None:
-        async with self._engine.connect() as conn:
+        async with self._db.auto.connect() as conn:
             return await _find(conn, o.c.hold_id == hold_id)
 
     async def record_paid(
@@ -105,7 +106,7 @@ class SqlPayments:
 
         Returns (order as it now is, whether this call changed it). A replay changes nothing.
         """
-        async with self._engine.begin() as conn:
+        async with self._db.tx.begin() as conn:
             order = await _find(conn, o.c.order_no == order_no, for_update=True)
             if order is None or order.status is not OrderStatus.READY:
                 return order, False
@@ -123,7 +124,7 @@ class SqlPayments:
         self, order_no: str, pg_tx_id: str, now: datetime
     ) -> tuple[PaymentOrder | None, HoldRecord | None]:
         """READY -> FAILED and the hold released; returns (order, the released hold or None)."""
-        async with self._engine.begin() as conn:
+        async with self._db.tx.begin() as conn:
             order = await _find(conn, o.c.order_no == order_no, for_update=True)
             if order is None or order.status is not OrderStatus.READY:
                 return order, None
@@ -137,7 +138,7 @@ class SqlPayments:
         return replace(order, status=OrderStatus.FAILED, pg_tx_id=pg_tx_id), hold
 
     async def count_by_status(self, schedule_id: ScheduleId) -> dict[str, int]:
-        async with self._engine.connect() as conn:
+        async with self._db.auto.connect() as conn:
             rows = await conn.execute(
                 sa.select(o.c.status, sa.func.count()).where(o.c.schedule_id == schedule_id).group_by(o.c.status)
             )

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ticketing.adapters.sql import tables as t
+from ticketing.adapters.sql.database import Database
 from ticketing.adapters.sql.times import from_db_time, to_db_time
 from ticketing.domain.holds import Hold
 from ticketing.domain.ids import ScheduleId, SeatNo, UserId
@@ -60,44 +62,45 @@ async def move_hold(conn: AsyncConnection, hold_id: str, target: ReservationStat
     return int(result.rowcount)
 
 
+_INSERT_COLUMNS = "schedule_id, seat_no, user_id, hold_id, status, expires_at, pass_expires_at, created_at, updated_at"
+
+
+@functools.cache
+def _insert_sql(rows: int) -> str:
+    values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s)"] * rows)
+    return f"INSERT INTO reservation ({_INSERT_COLUMNS}) VALUES {values}"  # noqa: S608 (no user text in it)
+
+
 class SqlReservations:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     async def add_hold(self, hold: Hold, now: datetime) -> None:
-        """One HELD row per seat, inserted in seat order, in one transaction."""
+        """One HELD row per seat, in seat order, as one multi-row INSERT: atomic by itself,
+        so it runs in autocommit on the bare driver (see DriverPool), one round trip. The
+        SQL text is cached per row count; compiling it per hold cost a tenth of the CPU."""
         db_now = to_db_time(now)
-        rows = [
-            {
-                "schedule_id": hold.schedule_id,
-                "seat_no": seat,
-                "user_id": hold.user,
-                "hold_id": hold.hold_id,
-                "status": ReservationStatus.HELD.value,
-                "expires_at": to_db_time(hold.expires_at),
-                "pass_expires_at": to_db_time(hold.pass_expires_at),
-                "created_at": db_now,
-                "updated_at": db_now,
-            }
-            for seat in sorted(hold.seat_nos)
-        ]
-        async with self._engine.begin() as conn:
-            await conn.execute(r.insert(), rows)
+        expires_at, pass_expires_at = to_db_time(hold.expires_at), to_db_time(hold.pass_expires_at)
+        params: list[object] = []
+        for seat in sorted(hold.seat_nos):
+            params += [hold.schedule_id, seat, hold.user, hold.hold_id, ReservationStatus.HELD.value]
+            params += [expires_at, pass_expires_at, db_now, db_now]
+        await self._db.driver.execute(_insert_sql(len(hold.seat_nos)), params)
 
     async def get_hold(self, hold_id: str) -> HoldRecord | None:
-        async with self._engine.connect() as conn:
+        async with self._db.auto.connect() as conn:
             return await load_hold(conn, hold_id)
 
     async def release_hold(self, hold_id: str, now: datetime) -> int:
         """HELD -> RELEASED; returns rows changed (0: it was no longer HELD)."""
-        async with self._engine.begin() as conn:
+        async with self._db.tx.begin() as conn:
             return await move_hold(conn, hold_id, ReservationStatus.RELEASED, now)
 
     async def expire_due(self, now: datetime, limit: int) -> list[HoldRecord]:
         """HELD rows past expires_at -> EXPIRED, at most ``limit`` rows, skipping rows another
         expirer (or a payment) has locked. Returns the expired rows grouped by hold."""
         db_now = to_db_time(now)
-        async with self._engine.begin() as conn:
+        async with self._db.tx.begin() as conn:
             rows = [
                 _reservation(row)
                 for row in await conn.execute(
@@ -120,11 +123,11 @@ class SqlReservations:
         query = r.select().where(r.c.user_id == user)
         if before_id is not None:
             query = query.where(r.c.id < before_id)
-        async with self._engine.connect() as conn:
+        async with self._db.auto.connect() as conn:
             return [_reservation(row) for row in await conn.execute(query.order_by(r.c.id.desc()).limit(limit))]
 
     async def count_by_status(self, schedule_id: ScheduleId) -> dict[str, int]:
-        async with self._engine.connect() as conn:
+        async with self._db.auto.connect() as conn:
             rows = await conn.execute(
                 sa.select(r.c.status, sa.func.count()).where(r.c.schedule_id == schedule_id).group_by(r.c.status)
             )

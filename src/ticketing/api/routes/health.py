@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import APIRouter
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from redis.exceptions import RedisError
 from starlette.responses import JSONResponse, Response
 
 from ticketing.api.dependencies import Res
+from ticketing.domain.errors import DependencyUnavailable
 
 router = APIRouter(tags=["operations"])
 
@@ -33,6 +37,21 @@ async def readyz(res: Res) -> JSONResponse:
         }
         return JSONResponse(body, status_code=503, media_type="application/problem+json")
     return JSONResponse({"status": "ready", "checks": checks})
+
+
+# A fixed key that nothing writes: the GET answers nil, which is all a probe needs.
+REDIS_PROBE_KEY = "readyz:redis"
+
+
+@router.get("/readyz/redis")
+async def readyz_redis(res: Res) -> dict[str, str]:
+    """Redis answers one GET: a cheap readiness probe, and the benchmark's ceiling (one Redis call per request)."""
+    try:
+        async with asyncio.timeout(res.settings.network_timeout_s):
+            await res.redis.get(res.keys.prefix + REDIS_PROBE_KEY)
+    except (TimeoutError, RedisError) as exc:
+        raise DependencyUnavailable(f"not ready: redis ({type(exc).__name__})") from exc
+    return {"status": "ok"}
 
 
 @router.get("/metrics", include_in_schema=False)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Response
+from fastapi import APIRouter, Path, Request, Response
 
-from ticketing.api.dependencies import Res, ScheduleIdPath, User
+from ticketing.api import lean
+from ticketing.api.dependencies import Res, User
 from ticketing.api.schemas import HoldIn, HoldOut
 from ticketing.domain.errors import TicketingError
 from ticketing.domain.ids import ScheduleId
@@ -17,15 +18,20 @@ router = APIRouter(prefix="/api/v1", tags=["holds"])
 HoldIdPath = Annotated[str, Path(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_]+$")]
 
 
-@router.post("/schedules/{schedule_id}/holds", status_code=201, response_model=HoldOut)
-async def hold_seats(
-    schedule_id: ScheduleIdPath,
-    body: HoldIn,
-    res: Res,
-    user: User,
-    x_queue_pass: Annotated[str | None, Header(max_length=2048)] = None,
-) -> HoldOut:
+# The stampede endpoint: a lean handler (see api/lean.py).
+@router.post(
+    "/schedules/{schedule_id}/holds",
+    status_code=201,
+    responses={201: {"model": HoldOut, "description": "every requested seat is held"}},
+    openapi_extra=lean.openapi(path_ids=("schedule_id",), headers=("X-Queue-Pass",), request_body=HoldIn),
+)
+async def hold_seats(request: Request) -> Response:
     """All requested seats or none. 409 SEAT_TAKEN names the seats already held or sold."""
+    res = lean.resources(request)
+    user = lean.principal(request)
+    schedule_id = ScheduleId(lean.path_id(request, "schedule_id"))
+    pass_token = lean.header(request, "x-queue-pass", 2048)
+    body = await lean.body(request, HoldIn)
     try:
         hold = await use.hold_seats(
             res.catalog,
@@ -34,18 +40,22 @@ async def hold_seats(
             res.seat_locks,
             res.reservations,
             res.clock,
-            ScheduleId(schedule_id),
+            schedule_id,
             user.user_id,
             body.seat_nos,
-            x_queue_pass,
+            pass_token,
         )
     except TicketingError as exc:
         res.metrics.holds_total.labels(exc.code.lower()).inc()
         raise
     res.metrics.holds_total.labels("won").inc()
-    return HoldOut(
-        hold_id=hold.hold_id, schedule_id=hold.schedule_id, seat_nos=list(hold.seat_nos), expires_at=hold.expires_at
-    )
+    payload = {
+        "hold_id": hold.hold_id,
+        "schedule_id": hold.schedule_id,
+        "seat_nos": list(hold.seat_nos),
+        "expires_at": hold.expires_at.isoformat().replace("+00:00", "Z"),
+    }
+    return lean.respond(payload, 201)
 
 
 @router.delete("/holds/{hold_id}", status_code=204)

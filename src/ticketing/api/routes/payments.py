@@ -34,7 +34,9 @@ async def create_payment(
     order, created = await use.create_payment(
         res.reservations, res.payments, res.catalog, res.clock, body.hold_id, user.user_id, idempotency_key
     )
-    if not created:
+    if created:
+        res.metrics.payment_orders_created_total.inc()
+    else:
         response.status_code = 200
     return payment_out(order)
 

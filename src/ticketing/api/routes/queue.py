@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Response
+from fastapi import APIRouter, Header, Request, Response
 
+from ticketing.api import lean
 from ticketing.api.dependencies import Res, ScheduleIdPath, User
 from ticketing.api.schemas import AdmittedOut, NotInQueueOut, PassOut, WaitingOut
 from ticketing.domain.ids import ScheduleId
@@ -16,43 +18,58 @@ from ticketing.services.waiting_room import AdmittedWithPass, QueueAnswer
 router = APIRouter(prefix="/api/v1/schedules/{schedule_id}/queue", tags=["waiting room"])
 
 QueueOut = WaitingOut | AdmittedOut | NotInQueueOut
+QUEUE_DOCS = lean.openapi(path_ids=("schedule_id",))
 
 
-def queue_out(answer: QueueAnswer) -> QueueOut:
+def queue_out(answer: QueueAnswer) -> dict[str, Any]:
     if isinstance(answer, AdmittedWithPass):
-        return AdmittedOut(pass_token=answer.pass_token, pass_expires_at=answer.pass_expires_at)
+        return {"status": "ADMITTED", "pass_token": answer.pass_token, "pass_expires_at": iso(answer.pass_expires_at)}
     if isinstance(answer, Waiting):
-        return WaitingOut(
-            position=answer.position, ahead=answer.ahead, eta_s=answer.eta_s, poll_after_ms=answer.poll_after_ms
-        )
-    return NotInQueueOut()
+        return {
+            "status": "WAITING",
+            "position": answer.position,
+            "ahead": answer.ahead,
+            "eta_s": answer.eta_s,
+            "poll_after_ms": answer.poll_after_ms,
+        }
+    return {"status": "NOT_IN_QUEUE"}
+
+
+def iso(value: datetime) -> str:
+    return value.isoformat().replace("+00:00", "Z")
+
+
+# Enter and status are the two calls every waiting buyer repeats: lean handlers (see api/lean.py).
 
 
 @router.post(
     "",
-    response_model=QueueOut,
     status_code=202,
-    responses={200: {"model": AdmittedOut, "description": "already admitted: the pass"}},
+    responses={
+        202: {"model": WaitingOut, "description": "waiting: place in line and when to ask again"},
+        200: {"model": AdmittedOut, "description": "already admitted: the pass"},
+    },
+    openapi_extra=QUEUE_DOCS,
 )
-async def enter(schedule_id: ScheduleIdPath, res: Res, user: User, response: Response) -> QueueOut:
+async def enter(request: Request) -> Response:
     """Join the line (idempotent): 202 with the place in line, or 200 with the pass if admitted."""
-    answer = await use.enter_queue(
-        res.catalog, res.waiting_room, res.pass_tokens, res.clock, ScheduleId(schedule_id), user.user_id
-    )
+    res = lean.resources(request)
+    user = lean.principal(request)
+    schedule_id = ScheduleId(lean.path_id(request, "schedule_id"))
+    answer = await use.enter_queue(res.catalog, res.waiting_room, res.pass_tokens, res.clock, schedule_id, user.user_id)
     admitted = isinstance(answer, AdmittedWithPass)
     res.metrics.queue_entered_total.labels("admitted" if admitted else "waiting").inc()
-    if admitted:
-        response.status_code = 200
-    return queue_out(answer)
+    return lean.respond(queue_out(answer), 200 if admitted else 202)
 
 
-@router.get("", response_model=QueueOut)
-async def status(schedule_id: ScheduleIdPath, res: Res, user: User) -> QueueOut:
-    """My status; poll again after ``poll_after_ms``."""
-    answer = await use.queue_status(
-        res.catalog, res.waiting_room, res.pass_tokens, ScheduleId(schedule_id), user.user_id
-    )
-    return queue_out(answer)
+@router.get("", responses={200: {"model": QueueOut}}, openapi_extra=QUEUE_DOCS)
+async def status(request: Request) -> Response:
+    """My status: WAITING (poll again after ``poll_after_ms``), ADMITTED with the pass, or NOT_IN_QUEUE."""
+    res = lean.resources(request)
+    user = lean.principal(request)
+    schedule_id = ScheduleId(lean.path_id(request, "schedule_id"))
+    answer = await use.queue_status(res.catalog, res.waiting_room, res.pass_tokens, schedule_id, user.user_id)
+    return lean.respond(queue_out(answer))
 
 
 @router.delete("", status_code=204)
