@@ -25,6 +25,7 @@ HoldIdPath = Annotated[str, Path(min_length=1, max_length=40, pattern=r"^[A-Za-z
     responses={201: {"model": HoldOut, "description": "every requested seat is held"}},
     openapi_extra=lean.openapi(path_ids=("schedule_id",), headers=("X-Queue-Pass",), request_body=HoldIn),
 )
+@lean.hot
 async def hold_seats(request: Request) -> Response:
     """All requested seats or none. 409 SEAT_TAKEN names the seats already held or sold."""
     res = lean.resources(request)

@@ -51,6 +51,7 @@ def iso(value: datetime) -> str:
     },
     openapi_extra=QUEUE_DOCS,
 )
+@lean.hot
 async def enter(request: Request) -> Response:
     """Join the line (idempotent): 202 with the place in line, or 200 with the pass if admitted."""
     res = lean.resources(request)
@@ -63,6 +64,7 @@ async def enter(request: Request) -> Response:
 
 
 @router.get("", responses={200: {"model": QueueOut}}, openapi_extra=QUEUE_DOCS)
+@lean.hot
 async def status(request: Request) -> Response:
     """My status: WAITING (poll again after ``poll_after_ms``), ADMITTED with the pass, or NOT_IN_QUEUE."""
     res = lean.resources(request)
