@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any, Self
 
 CONFIRM_REQUESTED = "reservation.confirm-requested"
@@ -31,8 +31,33 @@ class OutboxMessage:
     attempts: int
 
 
+class MalformedMessage(ValueError):
+    """A message lacks a field or carries one of the wrong type: it can never be handled."""
+
+
+_WIRE_TYPES: dict[str, type] = {"str": str, "int": int}
+
+
+class WireMessage:
+    """JSON-safe dict conversion for the message dataclasses below, checking field types."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)  # type: ignore[call-overload, no-any-return]
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Self:
+        values = {}
+        for f in fields(cls):  # type: ignore[arg-type]
+            value = data.get(f.name)
+            expected = _WIRE_TYPES[str(f.type)]
+            if not isinstance(value, expected) or isinstance(value, bool):
+                raise MalformedMessage(f"{cls.__name__}.{f.name} must be {expected.__name__}, got {value!r}")
+            values[f.name] = value
+        return cls(**values)
+
+
 @dataclass(frozen=True, slots=True)
-class ConfirmRequested:
+class ConfirmRequested(WireMessage):
     """A hold was paid; the confirm consumer must confirm its seats or refund it."""
 
     event_id: str
@@ -41,16 +66,9 @@ class ConfirmRequested:
     schedule_id: int
     user_id: str
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Self:
-        return cls(**{k: data[k] for k in cls.__dataclass_fields__})
-
 
 @dataclass(frozen=True, slots=True)
-class RefundRequested:
+class RefundRequested(WireMessage):
     """A paid hold lost its seats at the guard; the money goes back."""
 
     event_id: str
@@ -59,13 +77,6 @@ class RefundRequested:
     schedule_id: int
     user_id: str
     amount: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Self:
-        return cls(**{k: data[k] for k in cls.__dataclass_fields__})
 
 
 @dataclass(frozen=True, slots=True)

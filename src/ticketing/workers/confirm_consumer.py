@@ -7,7 +7,7 @@ from typing import Any
 from ticketing.domain.messages import CONFIRM_REQUESTED, ConfirmRequested
 from ticketing.domain.reservations import ConfirmOutcome
 from ticketing.services.confirmation import CONFIRM_CONSUMER, confirm_seats
-from ticketing.workers.consumer_loop import ConsumerWorker, PermanentError
+from ticketing.workers.consumer_loop import ConsumerWorker
 
 
 class ConfirmConsumer(ConsumerWorker):
@@ -16,10 +16,7 @@ class ConfirmConsumer(ConsumerWorker):
     group_id = CONFIRM_CONSUMER
 
     async def handle(self, payload: dict[str, Any]) -> str:
-        try:
-            message = ConfirmRequested.from_dict(payload)
-        except (KeyError, TypeError) as exc:
-            raise PermanentError(f"not a confirm request: {exc}") from exc
+        message = self.parse(payload, ConfirmRequested)
         res = self.res
         result = await confirm_seats(res.confirmation, res.seat_locks, res.outbox_signal, res.clock, message)
         if result.outcome is ConfirmOutcome.REFUND_REQUESTED:

@@ -6,15 +6,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import structlog
 
 from ticketing.bootstrap import Resources
-from ticketing.domain.messages import Delivery, dead_letter_topic
+from ticketing.domain.messages import Delivery, MalformedMessage, WireMessage, dead_letter_topic
 from ticketing.services.ports import Subscription
 
 log = structlog.get_logger("ticketing.worker.consumer")
+W = TypeVar("W", bound=WireMessage)
 
 FETCH_TIMEOUT_MS = 500
 FETCH_MAX_RECORDS = 100
@@ -39,6 +40,14 @@ class ConsumerWorker:
         # Exported at 0 from the start: increase() in the dead-letter alert cannot see the
         # first increment of a series that first appears already at 1.
         resources.metrics.consumer_dead_lettered_total.labels(self.name)
+
+    @staticmethod
+    def parse(payload: dict[str, Any], message_type: type[W]) -> W:
+        """The payload as ``message_type``; a wrong shape is permanent, so dead-letter it."""
+        try:
+            return message_type.from_dict(payload)
+        except MalformedMessage as exc:
+            raise PermanentError(str(exc)) from exc
 
     async def handle(self, payload: dict[str, Any]) -> str:
         """Handle one message; returns the outcome label for metrics. Must be idempotent."""

@@ -6,7 +6,7 @@ from typing import Any
 
 from ticketing.domain.messages import REFUND_REQUESTED, RefundRequested
 from ticketing.services.confirmation import REFUND_CONSUMER, complete_refund
-from ticketing.workers.consumer_loop import ConsumerWorker, PermanentError
+from ticketing.workers.consumer_loop import ConsumerWorker
 
 
 class Refunder(ConsumerWorker):
@@ -15,10 +15,7 @@ class Refunder(ConsumerWorker):
     group_id = REFUND_CONSUMER
 
     async def handle(self, payload: dict[str, Any]) -> str:
-        try:
-            message = RefundRequested.from_dict(payload)
-        except (KeyError, TypeError) as exc:
-            raise PermanentError(f"not a refund request: {exc}") from exc
+        message = self.parse(payload, RefundRequested)
         done = await complete_refund(self.res.refunds, self.res.confirmation, self.res.clock, message)
         if done:
             self.res.metrics.refunds_total.inc()
