@@ -1,0 +1,107 @@
+"""How busy the shared machine was: the run's own CPU against everything else running beside it.
+
+Other work shares these two cores, and a measurement is only as good as the CPU it got.
+Each measured phase records the share of CPU time (of all cores) that went to the run
+(its process groups and the load tool), to the shared Redis and MariaDB, and to other work.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+SERVICES = frozenset({"redis-server", "mariadbd", "mysqld"})
+TICKS_PER_S = os.sysconf("SC_CLK_TCK")
+
+
+def _system_ticks() -> tuple[int, int]:
+    """(busy, total) CPU ticks of all cores since boot."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    total = sum(fields)
+    return total - idle, total
+
+
+def _process_ticks(groups: set[int]) -> tuple[int, int]:
+    """(ticks of processes in ``groups``, ticks of the shared services), over live processes."""
+    ours = services = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            raw = (entry / "stat").read_text()
+        except OSError:
+            continue  # exited meanwhile
+        comm = raw[raw.index("(") + 1 : raw.rindex(")")]
+        rest = raw[raw.rindex(")") + 2 :].split()
+        pgrp, ticks = int(rest[2]), int(rest[11]) + int(rest[12])  # fields 5, 14 and 15 of proc(5)
+        if pgrp in groups:
+            ours += ticks
+        elif comm in SERVICES:
+            services += ticks
+    return ours, services
+
+
+def _reaped_children_ticks() -> int:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return round((usage.ru_utime + usage.ru_stime) * TICKS_PER_S)
+
+
+@dataclass
+class CpuShares:
+    """Percent of all cores' time during the phase."""
+
+    run_pct: float = 0.0
+    services_pct: float = 0.0
+    other_pct: float = 0.0
+    seconds: float = 0.0
+
+    def to_json(self) -> dict[str, float]:
+        return {
+            "run_pct": round(self.run_pct, 1),
+            "services_pct": round(self.services_pct, 1),
+            "other_pct": round(self.other_pct, 1),
+            "seconds": round(self.seconds, 1),
+        }
+
+
+@contextmanager
+def cpu_watch(groups: Iterable[int]) -> Iterator[CpuShares]:
+    """Shares of CPU during the ``with`` block; ``groups`` are the run's process groups.
+
+    A load tool started and reaped inside the block counts as the run's (through the
+    children's resource usage); other processes that start and end inside it are missed,
+    so "other" is a lower bound.
+    """
+    shares = CpuShares()
+    group_set = set(groups)
+    started = time.monotonic()
+    busy0, total0 = _system_ticks()
+    ours0, services0 = _process_ticks(group_set)
+    reaped0 = _reaped_children_ticks()
+    try:
+        yield shares
+    finally:
+        busy1, total1 = _system_ticks()
+        ours1, services1 = _process_ticks(group_set)
+        reaped = _reaped_children_ticks() - reaped0
+        total = max(1, total1 - total0)
+        run = max(0, ours1 - ours0) + reaped
+        services = max(0, services1 - services0)
+        shares.run_pct = 100.0 * run / total
+        shares.services_pct = 100.0 * services / total
+        shares.other_pct = max(0.0, 100.0 * (busy1 - busy0 - run - services) / total)
+        shares.seconds = time.monotonic() - started
+
+
+def idle_cpu_pct(sample_s: float = 1.0) -> float:
+    """Share of CPU time idle over a short sample."""
+    busy0, total0 = _system_ticks()
+    time.sleep(sample_s)
+    busy1, total1 = _system_ticks()
+    return 100.0 * (1 - (busy1 - busy0) / max(1, total1 - total0))

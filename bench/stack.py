@@ -1,0 +1,254 @@
+"""A fresh, production-like stack on loopback for one benchmark run: database, broker, API, workers.
+
+Everything the run creates carries the run id (database ``ticketing_bench_<id>``, Redis key
+prefix, Kafka topic prefix), so a run never touches anyone else's data on the shared
+MariaDB and Redis. Every child process gets its own process group, so stopping it also
+stops what it forked (the API server's worker processes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import sqlalchemy as sa
+from redis import Redis
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from ticketing.adapters.sql.database import drop_database
+from ticketing.devtools.broker import LocalBroker, free_port, start_broker
+from ticketing.settings import Settings
+
+WORKERS = ("queue-advancer", "hold-expirer", "outbox-relay", "confirm-consumer", "refunder")
+API_WORKERS = 2
+STOP_GRACE_S = 10.0
+READY_TIMEOUT_S = 60.0
+
+
+def cli_command(*args: str) -> list[str]:
+    """The ``ticketing`` CLI of this environment (what ``uv run ticketing`` runs)."""
+    return [sys.executable, "-m", "ticketing.cli", *args]
+
+
+@dataclass
+class Child:
+    name: str
+    process: subprocess.Popen[bytes]
+
+    def terminate(self) -> None:
+        if self.process.poll() is None:
+            _signal_group(self.process.pid, signal.SIGTERM)
+
+    def finish(self, deadline: float) -> None:
+        """Wait for the exit until ``deadline`` (monotonic), then SIGKILL whatever is left of the group."""
+        try:
+            self.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            print(f"  {self.name} did not stop in time; killing it", file=sys.stderr)
+        # Forked server processes may outlive their parent: the group is killed either way.
+        _signal_group(self.process.pid, signal.SIGKILL)
+        if self.process.poll() is None:
+            self.process.wait()
+
+
+def _signal_group(pgid: int, sig: signal.Signals) -> None:
+    with suppress(ProcessLookupError):  # the group is already gone
+        os.killpg(pgid, sig)
+
+
+def spawn(name: str, cmd: Sequence[str], env: dict[str, str], log_dir: Path) -> Child:
+    """Start a child in its own process group; output goes to ``<log_dir>/<name>.log``."""
+    with (log_dir / f"{name}.log").open("ab") as log:
+        process = subprocess.Popen(
+            list(cmd), env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    return Child(name, process)
+
+
+def run_bounded(cmd: Sequence[str], log_path: Path, timeout_s: float, env: dict[str, str] | None = None) -> int:
+    """Run a load tool to completion in its own process group, output to ``log_path``; returns the exit code.
+
+    On a timeout, Ctrl-C or any error the whole group is killed, so no load generator
+    outlives the run.
+    """
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            list(cmd), env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    child = Child(log_path.stem, process)
+    try:
+        return process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        raise TimeoutError(f"{cmd[0]} ran longer than {timeout_s:.0f} s; see {log_path}") from None
+    finally:
+        if process.poll() is None:
+            child.terminate()
+            child.finish(time.monotonic() + 5.0)
+
+
+@dataclass
+class Stack:
+    run_id: str
+    work_dir: Path
+    env: dict[str, str]
+    base_url: str
+    database_url: str
+    redis_url: str
+    redis_prefix: str
+    children: list[Child] = field(default_factory=list)
+    broker: LocalBroker | None = None
+
+    def cli(self, *args: str, timeout_s: float = 120.0) -> subprocess.CompletedProcess[str]:
+        """Run ``ticketing <args>`` against this stack's settings; raises on a non-zero exit."""
+        return subprocess.run(
+            cli_command(*args), env=self.env, capture_output=True, text=True, timeout=timeout_s, check=True
+        )
+
+    def tokens(self, count: int, prefix: str) -> Path:
+        """A file of ``count`` bearer tokens (users ``<prefix>1..<prefix><count>``), one per line."""
+        path = self.work_dir / f"tokens-{prefix.rstrip('-')}.txt"
+        path.write_text(self.cli("token", "--count", str(count), "--prefix", prefix).stdout)
+        return path
+
+    def admin_token(self) -> str:
+        return self.cli("token", "--user", "bench-admin", "--admin").stdout.strip()
+
+    def process_groups(self) -> list[int]:
+        """The run's process groups: every child's, and the runner's own."""
+        return [child.process.pid for child in self.children] + [os.getpgrp()]
+
+    def assert_alive(self) -> None:
+        for child in self.children:
+            if child.process.poll() is not None:
+                raise RuntimeError(f"{child.name} exited with code {child.process.returncode}; see {self.work_dir}")
+        if self.broker is not None and self.broker.process.poll() is not None:
+            raise RuntimeError("the broker exited")
+
+    def stop_children(self) -> None:
+        """SIGTERM every child at once (they stop in parallel), then reap each one."""
+        for child in self.children:
+            child.terminate()
+        deadline = time.monotonic() + STOP_GRACE_S
+        for child in self.children:
+            child.finish(deadline)
+        self.children.clear()
+
+
+def _database_url(run_id: str) -> str:
+    """The configured database server, with this run's own database name."""
+    configured = os.environ.get("TICKETING_DATABASE_URL", Settings().database_url)
+    url = make_url(configured).set(database=f"ticketing_bench_{run_id}")
+    return url.render_as_string(hide_password=False)
+
+
+def _stack_env(run_id: str, database_url: str, api_port: int, broker: LocalBroker) -> dict[str, str]:
+    """Production-like settings, except the fake payment provider (how payments complete locally)."""
+    return {
+        **os.environ,
+        "TICKETING_DATABASE_URL": database_url,
+        "TICKETING_REDIS_KEY_PREFIX": f"bench:{run_id}:",
+        "TICKETING_KAFKA_TOPIC_PREFIX": f"bench-{run_id}.",
+        "TICKETING_KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
+        "TICKETING_API_HOST": "127.0.0.1",
+        "TICKETING_API_PORT": str(api_port),
+        "TICKETING_LOG_LEVEL": "WARNING",
+        "TICKETING_LOG_FORMAT": "json",
+        "TICKETING_FAKE_PAYMENTS_ENABLED": "true",
+        "TICKETING_ADVANCER_TICK_MS": "100",
+        # Fresh secrets per run, as in production: nothing signed with the dev secrets is accepted.
+        "TICKETING_JWT_SECRET": secrets.token_hex(32),
+        "TICKETING_PASS_TOKEN_SECRET": secrets.token_hex(32),
+        "TICKETING_WEBHOOK_SECRET": secrets.token_hex(32),
+    }
+
+
+def _wait_ready(stack: Stack) -> None:
+    """Until ``/readyz`` says the API reaches Redis, the database and the broker."""
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    last = "no answer"
+    while time.monotonic() < deadline:
+        stack.assert_alive()
+        try:
+            r = httpx.get(f"{stack.base_url}/readyz", timeout=2.0)
+            if r.status_code == 200:
+                return
+            last = f"{r.status_code} {r.text[:200]}"
+        except httpx.TransportError as exc:
+            last = repr(exc)
+        time.sleep(0.2)
+    raise TimeoutError(f"the API was not ready within {READY_TIMEOUT_S} s: {last}")
+
+
+@contextmanager
+def running_stack(run_id: str, work_dir: Path) -> Iterator[Stack]:
+    """Broker, migrated database, API (several worker processes) and every worker; all stopped on exit."""
+    database_url = _database_url(run_id)
+    broker = start_broker()
+    try:
+        env = _stack_env(run_id, database_url, free_port(), broker)
+        stack = Stack(
+            run_id=run_id,
+            work_dir=work_dir,
+            env=env,
+            base_url=f"http://127.0.0.1:{env['TICKETING_API_PORT']}",
+            database_url=database_url,
+            redis_url=env.get("TICKETING_REDIS_URL", Settings().redis_url),
+            redis_prefix=env["TICKETING_REDIS_KEY_PREFIX"],
+            broker=broker,
+        )
+        try:
+            stack.cli("migrate")
+            # The CLI picks the HTTP server; the bench only says how many processes.
+            stack.children.append(spawn("api", cli_command("api", "--workers", str(API_WORKERS)), env, work_dir))
+            for name in WORKERS:
+                stack.children.append(spawn(name, cli_command("worker", name), env, work_dir))
+            _wait_ready(stack)
+            yield stack
+        finally:
+            stack.stop_children()
+    finally:
+        broker.stop()
+
+
+def database_connections() -> dict[str, int]:
+    """The database server's connection limit and use; the server is shared, and the limit is per server."""
+
+    async def go() -> dict[str, int]:
+        engine = create_async_engine(make_url(_database_url("probe")).set(database=""), pool_size=1)
+        try:
+            async with engine.connect() as conn:
+                limit = int((await conn.execute(sa.text("SHOW GLOBAL VARIABLES LIKE 'max_connections'"))).one()[1])
+                used = int((await conn.execute(sa.text("SHOW GLOBAL STATUS LIKE 'Threads_connected'"))).one()[1])
+        finally:
+            await engine.dispose()
+        return {"max_connections": limit, "connected": used}
+
+    return asyncio.run(go())
+
+
+def delete_data(stack: Stack) -> None:
+    """Drop this run's database and delete its Redis keys (never FLUSHALL: the Redis is shared)."""
+    asyncio.run(drop_database(stack.database_url))
+    client = Redis.from_url(stack.redis_url)
+    try:
+        batch: list[bytes] = []
+        for key in client.scan_iter(match=f"{stack.redis_prefix}*", count=1000):
+            batch.append(key)
+            if len(batch) >= 1000:
+                client.delete(*batch)
+                batch.clear()
+        if batch:
+            client.delete(*batch)
+    finally:
+        client.close()
