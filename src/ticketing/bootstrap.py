@@ -77,7 +77,13 @@ class Resources:
         """A consumer-group subscription; the caller starts and closes it."""
         s = self.settings
         return KafkaSubscription(
-            s.kafka_bootstrap_servers, topics, group_id, session_timeout_ms, s.network_timeout_s, s.kafka_topic_prefix
+            s.kafka_bootstrap_servers,
+            topics,
+            group_id,
+            session_timeout_ms,
+            s.network_timeout_s,
+            s.kafka_topic_prefix,
+            s.consumer_fetch_max_wait_ms,
         )
 
     async def readiness(self) -> dict[str, str]:

@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     relay_poll_s: float = Field(default=1.0, gt=0, description="fallback when no wake-up signal comes")
     relay_lease_s: float = Field(default=15.0, gt=0, description="a dead relay's rows are resent after this")
     consumer_session_timeout_ms: int = Field(default=6000, ge=1000)
+    consumer_fetch_max_wait_ms: int = Field(
+        default=20, ge=1, description="how long a fetch may wait for data (Tansu always waits this long)"
+    )
     consumer_max_attempts: int = Field(default=5, ge=1, description="then the message goes to the dead-letter topic")
     expirer_batch: int = Field(default=500, ge=1)
     expirer_interval_s: float = Field(default=1.0, gt=0)

@@ -40,3 +40,22 @@ async def test_list_on_sale_includes_only_open_schedules(res: Resources) -> None
 async def test_schedules_are_listed_per_event(res: Resources) -> None:
     schedule = await make_schedule(res)
     assert [s.id for s in await res.catalog.list_schedules(schedule.event_id)] == [schedule.id]
+
+
+async def test_concurrent_first_reads_of_a_schedule_share_one_load(res: Resources) -> None:
+    import asyncio
+
+    schedule = await make_schedule(res)
+    fresh = type(res.catalog)(res.database)  # an empty cache, like a process that just started
+    loads = 0
+    original = fresh._load_schedule
+
+    async def counting(schedule_id: ScheduleId) -> object:
+        nonlocal loads
+        loads += 1
+        return await original(schedule_id)
+
+    fresh._load_schedule = counting  # type: ignore[method-assign, assignment]
+    results = await asyncio.gather(*(fresh.get_schedule(schedule.id) for _ in range(50)))
+    assert loads == 1
+    assert all(r == schedule for r in results)

@@ -38,8 +38,19 @@ def test_poll_pacing_is_short_near_the_front_and_long_far_back() -> None:
     assert poll_after_ms(0) == MIN_POLL_MS
     assert poll_after_ms(6) == 2000
     assert poll_after_ms(60) == 20_000
-    assert poll_after_ms(10_000) == MAX_POLL_MS
+    assert poll_after_ms(10_000, pass_ttl_s=600) == MAX_POLL_MS
     assert poll_after_ms(1) < poll_after_ms(30) < poll_after_ms(90)
+
+
+def test_poll_pacing_stays_within_a_third_of_the_pass_ttl() -> None:
+    assert poll_after_ms(10_000, pass_ttl_s=9) == 3000
+    assert poll_after_ms(10_000, pass_ttl_s=1) == MIN_POLL_MS
+
+
+def test_poll_pacing_scatters_a_crowd_by_twenty_percent() -> None:
+    assert poll_after_ms(60, spread=0.0) == 16_000
+    assert poll_after_ms(60, spread=0.999) == 23_992
+    assert len({poll_after_ms(60, spread=s / 10) for s in range(10)}) == 10
 
 
 def test_admitted_reply_maps_to_admitted_with_expiry() -> None:
@@ -53,7 +64,7 @@ def test_waiting_reply_maps_to_position_eta_and_pacing(rate: bytes | str) -> Non
     assert isinstance(status, Waiting)
     assert (status.ticket, status.ahead, status.position) == (57, 9, 10)
     assert status.eta_s == 5
-    assert status.poll_after_ms == poll_after_ms(5)
+    assert 0.8 * poll_after_ms(5) <= status.poll_after_ms <= 1.2 * poll_after_ms(5)
 
 
 def test_not_in_queue_reply_maps_to_not_in_queue() -> None:

@@ -7,7 +7,6 @@ from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
 
-from ticketing.api import lean
 from ticketing.api.middleware import RequestContext
 from ticketing.api.problems import install_problem_handlers
 from ticketing.api.routes import catalog, dev_payments, health, holds, payments, queue, reservations, seat_stream
@@ -47,7 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(reservations.router)
     if settings.fake_payments_enabled:
         app.include_router(dev_payments.router)
-    lean.serve_hot(app)
+    app.router.routes[0:0] = [*queue.FRONT, *holds.FRONT]
     app.add_middleware(RequestContext, metrics=metrics)
     return app
 

@@ -6,7 +6,7 @@ Request and do the same checks by hand -- bearer token, path ids in range, heade
 bounds, the body validated by the same pydantic models -- and raise the same errors, so
 clients see identical problem+json answers. Their OpenAPI entries are declared explicitly.
 
-They are also served by plain Starlette routes put in front of the router (``serve_hot``):
+They are also served by plain Starlette routes put in front of the router (``front``):
 FastAPI's per-request route handler alone cost ~35 us here (a trivial endpoint served
 ~14.5k req/s as a FastAPI route and ~26k as a Starlette route in the same app). Their
 FastAPI routes stay registered for the OpenAPI document; requests never reach them.
@@ -18,9 +18,7 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
-from fastapi.routing import APIRoute
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
@@ -34,23 +32,10 @@ from ticketing.domain.identity import Principal
 M = TypeVar("M", bound=BaseModel)
 Endpoint = Callable[[Request], Awaitable[Response]]
 
-_HOT: set[Endpoint] = set()
 
-
-def hot(endpoint: Endpoint) -> Endpoint:
-    """Mark a raw-request endpoint to be served by a plain Starlette route (see serve_hot)."""
-    _HOT.add(endpoint)
-    return endpoint
-
-
-def serve_hot(app: FastAPI) -> None:
-    """Put a plain Starlette route for every ``@hot`` endpoint in front of the router."""
-    fronts = [
-        Route(route.path, route.endpoint, methods=sorted(route.methods or ()), name=f"hot:{route.name}")
-        for route in app.router.routes
-        if isinstance(route, APIRoute) and route.endpoint in _HOT
-    ]
-    app.router.routes[0:0] = fronts
+def front(path: str, endpoint: Endpoint, method: str) -> Route:
+    """A plain Starlette route for a lean endpoint, to be put in front of the router."""
+    return Route(path, endpoint, methods=[method], name=f"lean:{endpoint.__name__}")
 
 
 def resources(request: Request) -> Resources:

@@ -60,14 +60,20 @@ def estimate_wait_s(ahead: int, measured_rate_per_s: float, policy: QueuePolicy)
     return math.ceil(ahead / rate)
 
 
-def poll_after_ms(eta_s: int) -> int:
-    """Ask again after about a third of the expected wait, clamped to [1 s, 30 s]."""
-    return int(min(MAX_POLL_MS, max(MIN_POLL_MS, eta_s * 1000 / 3)))
+def poll_after_ms(eta_s: int, pass_ttl_s: int = 90, spread: float = 0.5) -> int:
+    """Ask again after about a third of the expected wait, clamped to [1 s, 30 s] and to a
+    third of the pass TTL (an admitted buyer must learn of the pass long before it lapses).
+
+    ``spread`` in [0, 1) scatters the answer over +-20 %, so a crowd told the same ETA does
+    not come back in the same second.
+    """
+    base = min(MAX_POLL_MS, max(MIN_POLL_MS, eta_s * 1000 / 3), max(MIN_POLL_MS, pass_ttl_s * 1000 / 3))
+    return int(base * (0.8 + 0.4 * spread))
 
 
-def waiting(ticket: int, ahead: int, measured_rate_per_s: float, policy: QueuePolicy) -> Waiting:
+def waiting(ticket: int, ahead: int, measured_rate_per_s: float, policy: QueuePolicy, spread: float = 0.5) -> Waiting:
     eta = estimate_wait_s(ahead, measured_rate_per_s, policy)
-    return Waiting(ticket=ticket, ahead=ahead, eta_s=eta, poll_after_ms=poll_after_ms(eta))
+    return Waiting(ticket, ahead, eta, poll_after_ms(eta, policy.pass_ttl_s, spread))
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -38,7 +39,9 @@ def status_from_reply(reply: Sequence[Any], policy: QueuePolicy) -> QueueStatus:
         return Admitted(pass_expires_at=ms_to_datetime(_int(reply[1])))
     if kind == 0:
         rate = float(reply[3].decode() if isinstance(reply[3], bytes) else reply[3]) if len(reply) > 3 else 0.0
-        return waiting(ticket=_int(reply[1]), ahead=_int(reply[2]), measured_rate_per_s=rate, policy=policy)
+        # Non-cryptographic jitter for the poll pace (see domain poll_after_ms).
+        spread = random.random()
+        return waiting(_int(reply[1]), _int(reply[2]), rate, policy, spread)
     return NotInQueue()
 
 

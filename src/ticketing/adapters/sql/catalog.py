@@ -52,6 +52,7 @@ class SqlCatalog:
         self._db = db
         self._schedules: dict[ScheduleId, tuple[float, Schedule]] = {}
         self._prices: dict[ScheduleId, dict[str, Decimal]] = {}
+        self._loading: dict[ScheduleId, asyncio.Future[Schedule | None]] = {}
         # One load per schedule at a time: a sale opening must not make every request
         # of the first second read the whole seat table at once.
         self._prices_lock = asyncio.Lock()
@@ -111,6 +112,29 @@ class SqlCatalog:
         cached = self._schedules.get(schedule_id)
         if cached and cached[0] > time.monotonic():
             return cached[1]
+        # Single flight per id: when a sale opens, every request misses at once; one of
+        # them reads the row and the others wait for its answer.
+        loading = self._loading.get(schedule_id)
+        if loading is not None:
+            return await asyncio.shield(loading)
+        future: asyncio.Future[Schedule | None] = asyncio.get_running_loop().create_future()
+        self._loading[schedule_id] = future
+        try:
+            schedule = await self._load_schedule(schedule_id)
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
+        except Exception as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved here, so an unawaited failure is not reported twice
+            raise
+        else:
+            future.set_result(schedule)
+        finally:
+            del self._loading[schedule_id]
+        return schedule
+
+    async def _load_schedule(self, schedule_id: ScheduleId) -> Schedule | None:
         async with self._db.auto.connect() as conn:
             row = (await conn.execute(t.schedule.select().where(t.schedule.c.id == schedule_id))).first()
         if row is None:

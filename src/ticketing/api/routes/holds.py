@@ -19,13 +19,15 @@ HoldIdPath = Annotated[str, Path(min_length=1, max_length=40, pattern=r"^[A-Za-z
 
 
 # The stampede endpoint: a lean handler (see api/lean.py).
+HOLDS_PATH = "/schedules/{schedule_id}/holds"
+
+
 @router.post(
-    "/schedules/{schedule_id}/holds",
+    HOLDS_PATH,
     status_code=201,
     responses={201: {"model": HoldOut, "description": "every requested seat is held"}},
     openapi_extra=lean.openapi(path_ids=("schedule_id",), headers=("X-Queue-Pass",), request_body=HoldIn),
 )
-@lean.hot
 async def hold_seats(request: Request) -> Response:
     """All requested seats or none. 409 SEAT_TAKEN names the seats already held or sold."""
     res = lean.resources(request)
@@ -64,3 +66,7 @@ async def release_hold(hold_id: HoldIdPath, res: Res, user: User) -> Response:
     """Release my hold (owner only; idempotent once released or expired)."""
     await use.release_hold(res.reservations, res.seat_locks, res.clock, hold_id, user.user_id)
     return Response(status_code=204)
+
+
+# Served ahead of FastAPI's router (see api/lean.py); the route above documents it.
+FRONT = [lean.front("/api/v1" + HOLDS_PATH, hold_seats, "POST")]
