@@ -50,6 +50,7 @@ class SystemClock:
 class Resources:
     settings: Settings
     database: Database
+    scripts: Scripts
     engine: AsyncEngine  # the transactional pool (database.tx)
     redis: Redis
     keys: Keys
@@ -86,6 +87,15 @@ class Resources:
             s.consumer_fetch_max_wait_ms,
         )
 
+    async def warm_up(self, redis_connections: int = 32) -> None:
+        """Open connections and load scripts before the first request: the first burst of a
+        sale (often the first requests a process sees) should not pay for them."""
+        await asyncio.gather(*(self.redis.ping() for _ in range(redis_connections)))
+        await self.scripts.load_all(self.redis)
+        await self.database.driver.execute("SELECT 1", ())
+        async with self.database.auto.connect() as conn:
+            await conn.execute(sa.text("SELECT 1"))
+
     async def readiness(self) -> dict[str, str]:
         """Probe every dependency concurrently; value ``ok`` or the failure."""
         timeout = self.settings.network_timeout_s
@@ -117,6 +127,9 @@ def build_redis(settings: Settings) -> Redis:
         timeout=settings.network_timeout_s,
         socket_timeout=settings.network_timeout_s,
         socket_connect_timeout=settings.network_timeout_s,
+        # No CLIENT SETINFO: it costs two round trips and a package-metadata read per new
+        # connection, which a stampede opening dozens of connections at once pays in full.
+        driver_info=None,
     )
     return Redis(connection_pool=pool)
 
@@ -136,6 +149,7 @@ async def open_resources(settings: Settings, metrics: Metrics | None = None) -> 
     resources = Resources(
         settings=settings,
         database=database,
+        scripts=scripts,
         engine=engine,
         redis=redis,
         keys=keys,

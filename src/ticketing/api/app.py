@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
+import anyio._backends._asyncio  # noqa: F401  (Starlette loads it lazily; not by a sale's first burst)
 from fastapi import FastAPI
 
 from ticketing.api.middleware import RequestContext
@@ -24,7 +25,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(settings.log_format, settings.log_level)
         async with AsyncExitStack() as stack:
-            app.state.resources = await stack.enter_async_context(open_resources(settings, metrics))
+            resources = await stack.enter_async_context(open_resources(settings, metrics))
+            await resources.warm_up()
+            app.state.resources = resources
             yield
 
     app = FastAPI(

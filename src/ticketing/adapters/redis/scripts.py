@@ -28,3 +28,9 @@ class Scripts:
     @classmethod
     def register(cls, redis: Redis) -> Scripts:
         return cls(**{name: redis.register_script(_source(name)) for name in cls.__dataclass_fields__})
+
+    async def load_all(self, redis: Redis) -> None:
+        """SCRIPT LOAD every script now, so no first call pays for a NOSCRIPT round trip."""
+        for name in self.__dataclass_fields__:
+            script: AsyncScript = getattr(self, name)
+            await redis.script_load(script.script)
