@@ -153,6 +153,7 @@ async def test_a_failed_reservation_write_gives_the_locks_back(
     async with app_res.engine.begin() as conn:
         await conn.execute(tables.seat.insert().values(schedule_id=schedule.id, seat_no="W-1", price=1, ordinal=999))
         await conn.execute(sa.text("ALTER TABLE reservation ADD CONSTRAINT chk_no_w CHECK (seat_no <> 'W-1')"))
+    app_res.catalog._seats.clear()
     app_res.catalog._prices.clear()
     try:
         r = await hold(client, auth, schedule.id, "u", passes["u"], ["A-1", "W-1"])

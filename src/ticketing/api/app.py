@@ -49,7 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(reservations.router)
     if settings.fake_payments_enabled:
         app.include_router(dev_payments.router)
-    app.router.routes[0:0] = [*queue.FRONT, *holds.FRONT]
+    app.router.routes[0:0] = [*queue.FRONT, *holds.FRONT, *catalog.FRONT]
     app.add_middleware(RequestContext, metrics=metrics)
     return app
 

@@ -51,11 +51,12 @@ class SqlCatalog:
     def __init__(self, db: Database) -> None:
         self._db = db
         self._schedules: dict[ScheduleId, tuple[float, Schedule]] = {}
+        self._seats: dict[ScheduleId, list[SeatSpec]] = {}
         self._prices: dict[ScheduleId, dict[str, Decimal]] = {}
         self._loading: dict[ScheduleId, asyncio.Future[Schedule | None]] = {}
-        # One load per schedule at a time: a sale opening must not make every request
-        # of the first second read the whole seat table at once.
-        self._prices_lock = asyncio.Lock()
+        # One seat-table load at a time: a sale opening must not make every request of
+        # its first second read the whole seat table at once.
+        self._seats_lock = asyncio.Lock()
 
     async def add_event(self, title: str, description: str, now: datetime) -> Event:
         async with self._db.tx.begin() as conn:
@@ -158,25 +159,31 @@ class SqlCatalog:
             return [_schedule(r) for r in await conn.execute(query)]
 
     async def list_seats(self, schedule_id: ScheduleId) -> list[SeatSpec]:
-        query = t.seat.select().where(t.seat.c.schedule_id == schedule_id).order_by(t.seat.c.ordinal)
-        async with self._db.auto.connect() as conn:
-            return [SeatSpec(SeatNo(r.seat_no), r.price, r.section, r.row_label) for r in await conn.execute(query)]
+        """Every seat in display order; seats never change after creation, so cached for good."""
+        seats = self._seats.get(schedule_id)
+        if seats is not None:
+            return seats
+        async with self._seats_lock:
+            seats = self._seats.get(schedule_id)
+            if seats is None:
+                query = t.seat.select().where(t.seat.c.schedule_id == schedule_id).order_by(t.seat.c.ordinal)
+                async with self._db.auto.connect() as conn:
+                    rows = await conn.execute(query)
+                    seats = [SeatSpec(SeatNo(r.seat_no), Decimal(r.price), r.section, r.row_label) for r in rows]
+                if seats:
+                    if len(self._seats) >= SCHEDULE_CACHE_MAX // 10:
+                        self._seats.clear()
+                        self._prices.clear()
+                    self._seats[schedule_id] = seats
+                    self._prices[schedule_id] = {seat.seat_no: seat.price for seat in seats}
+        return seats
 
     async def seat_prices(self, schedule_id: ScheduleId) -> dict[str, Decimal]:
-        """seat_no -> price; seats never change after creation, so this is cached for good."""
+        """seat_no -> price (cached with the seat list)."""
         prices = self._prices.get(schedule_id)
-        if prices is not None:
-            return prices
-        async with self._prices_lock:
-            prices = self._prices.get(schedule_id)
-            if prices is None:
-                query = sa.select(t.seat.c.seat_no, t.seat.c.price).where(t.seat.c.schedule_id == schedule_id)
-                async with self._db.auto.connect() as conn:
-                    prices = {row.seat_no: Decimal(row.price) for row in await conn.execute(query)}
-                if prices:
-                    if len(self._prices) >= SCHEDULE_CACHE_MAX // 10:
-                        self._prices.clear()
-                    self._prices[schedule_id] = prices
+        if prices is None:
+            await self.list_seats(schedule_id)
+            prices = self._prices.get(schedule_id, {})
         return prices
 
     async def ping(self) -> None:

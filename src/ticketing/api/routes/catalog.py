@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 
+from ticketing.api import lean
 from ticketing.api.dependencies import Admin, EventIdPath, Res, ScheduleIdPath
 from ticketing.api.schemas import (
     EventDetailOut,
@@ -16,13 +17,13 @@ from ticketing.api.schemas import (
     ScheduleOut,
     SeatGridIn,
     SeatMapOut,
-    SeatOut,
 )
 from ticketing.domain.catalog import Event, NewSchedule, QueuePolicy, Schedule, SeatSpec, seat_grid
 from ticketing.domain.ids import EventId, ScheduleId, SeatNo
 from ticketing.services import catalog as use
 
 router = APIRouter(prefix="/api/v1", tags=["catalog"])
+SEATS_PATH = "/schedules/{schedule_id}/seats"
 
 
 def event_out(e: Event) -> EventOut:
@@ -91,19 +92,28 @@ async def get_schedule(schedule_id: ScheduleIdPath, res: Res) -> ScheduleOut:
     return schedule_out(await use.get_schedule(res.catalog, ScheduleId(schedule_id)))
 
 
-@router.get("/schedules/{schedule_id}/seats", response_model=SeatMapOut)
-async def get_seat_map(schedule_id: ScheduleIdPath, res: Res) -> SeatMapOut:
+@router.get(
+    SEATS_PATH,
+    responses={200: {"model": SeatMapOut}},
+    openapi_extra=lean.openapi(path_ids=("schedule_id",)),
+)
+async def get_seat_map(request: Request) -> Response:
+    """Every seat with its live status. Buyers reload it often during a sale, so it is a
+    lean handler (see api/lean.py) over a cached seat list and one Redis HGETALL."""
+    res = lean.resources(request)
+    schedule_id = lean.path_id(request, "schedule_id")
     views = await use.seat_map(res.catalog, res.seat_map, ScheduleId(schedule_id))
-    return SeatMapOut(
-        schedule_id=schedule_id,
-        seats=[
-            SeatOut(
-                seat_no=v.seat.seat_no,
-                section=v.seat.section,
-                row_label=v.seat.row_label,
-                price=v.seat.price,
-                status=v.status,
-            )
-            for v in views
-        ],
-    )
+    seats = [
+        {
+            "seat_no": v.seat.seat_no,
+            "section": v.seat.section,
+            "row_label": v.seat.row_label,
+            "price": f"{v.seat.price:.2f}",
+            "status": v.status,
+        }
+        for v in views
+    ]
+    return lean.respond({"schedule_id": schedule_id, "seats": seats})
+
+
+FRONT = [lean.front("/api/v1" + SEATS_PATH, get_seat_map, "GET")]
