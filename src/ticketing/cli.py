@@ -34,6 +34,7 @@ def _api(settings: Settings, workers: int, server: str) -> int:
             host=settings.api_host,
             port=settings.api_port,
             workers=workers,
+            backlog=settings.api_backlog,
             loop="uvloop",
             http="httptools",
             log_level="warning",
@@ -51,6 +52,9 @@ def _api(settings: Settings, workers: int, server: str) -> int:
         port=settings.api_port,
         interface=Interfaces.ASGI,
         workers=workers,
+        # A sale opens with thousands of connections in the same second; the default
+        # backlog (1024) overflowed and dropped SYNs turned into 30 s client timeouts.
+        backlog=settings.api_backlog,
         loop=Loops.uvloop,
         log_level=LogLevels.warning,
         log_access=False,

@@ -44,6 +44,9 @@ class Settings(BaseSettings):
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    api_backlog: int = Field(
+        default=4096, ge=64, description="pending connections the kernel may queue (capped by net.core.somaxconn)"
+    )
     metrics_port: int = Field(default=0, ge=0, le=65535, description="a worker's /metrics port on api_host; 0: off")
     log_format: str = Field(default="console", pattern="^(console|json)$")
     log_level: str = "INFO"
