@@ -1,7 +1,7 @@
 """Request handling without FastAPI's parameter solver, for the hottest endpoints only.
 
 A profile of a hold showed FastAPI's dependency and parameter solving plus response-model
-serialisation at about a fifth of its CPU. Enter, status and hold therefore take the raw
+serialisation at about a fifth of its CPU. Enter, status, hold and the seat map take the raw
 Request and do the same checks by hand -- bearer token, path ids in range, headers within
 bounds, the body validated by the same pydantic models -- and raise the same errors, so
 clients see identical problem+json answers. Their OpenAPI entries are declared explicitly.
