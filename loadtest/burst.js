@@ -87,6 +87,6 @@ async function buyer(u, startAt) {
 }
 
 export default async function (data) {
-  const mine = usersOfVu(exec.vu.idInTest, VUS, USERS);
+  const mine = usersOfVu(exec.scenario.iterationInTest + 1, VUS, USERS);
   await Promise.all(mine.map((u) => buyer(u, data.startAt)));
 }

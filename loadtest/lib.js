@@ -126,10 +126,13 @@ export function seatName(index, cols) {
   return `${rowLetters(Math.floor(index / cols))}-${(index % cols) + 1}`;
 }
 
-// Every user index handled by this VU when `users` are spread over `vus` VUs (1-based VU id).
-export function usersOfVu(vuId, vus, users) {
+// Every user index handled by one VU when `users` are spread over `vus` VUs. `slot` is
+// 1..vus within the buyers' scenario (exec.scenario.iterationInTest + 1 with one
+// iteration per VU); exec.vu.idInTest would also count a second scenario's VUs (sellout's
+// watcher), giving two buyers the same users.
+export function usersOfVu(slot, vus, users) {
   const mine = [];
-  for (let u = vuId - 1; u < users; u += vus) {
+  for (let u = slot - 1; u < users; u += vus) {
     mine.push(u);
   }
   return mine;

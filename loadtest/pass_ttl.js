@@ -118,7 +118,7 @@ async function user(u, startAt) {
 }
 
 export default async function (data) {
-  const mine = usersOfVu(exec.vu.idInTest, VUS, USERS);
+  const mine = usersOfVu(exec.scenario.iterationInTest + 1, VUS, USERS);
   await Promise.all(mine.map((u) => user(u, data.startAt)));
 }
 
