@@ -51,7 +51,6 @@ class Resources:
     settings: Settings
     database: Database
     scripts: Scripts
-    engine: AsyncEngine  # the transactional pool (database.tx)
     redis: Redis
     keys: Keys
     catalog: SqlCatalog
@@ -73,6 +72,11 @@ class Resources:
     metrics: Metrics
     audit_records: SqlAudit
     audit_live: RedisAudit
+
+    @property
+    def engine(self) -> AsyncEngine:
+        """The transactional SQLAlchemy pool (``database.tx``)."""
+        return self.database.tx
 
     def subscription(self, topics: list[str], group_id: str, session_timeout_ms: int) -> KafkaSubscription:
         """A consumer-group subscription; the caller starts and closes it."""
@@ -150,7 +154,6 @@ async def open_resources(settings: Settings, metrics: Metrics | None = None) -> 
         settings=settings,
         database=database,
         scripts=scripts,
-        engine=engine,
         redis=redis,
         keys=keys,
         catalog=SqlCatalog(database),

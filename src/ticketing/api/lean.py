@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any, TypeVar
 
 from fastapi.exceptions import RequestValidationError
@@ -77,6 +78,11 @@ async def body(request: Request, model: type[M]) -> M:
     except ValidationError as exc:
         errors = [{**e, "loc": ("body", *e.get("loc", ()))} for e in exc.errors(include_url=False)]
         raise RequestValidationError(errors) from None
+
+
+def iso_utc(value: datetime) -> str:
+    """An aware UTC timestamp as pydantic writes it for the other endpoints (``...Z``)."""
+    return value.isoformat().replace("+00:00", "Z")
 
 
 def respond(payload: dict[str, Any], status: int = 200) -> Response:

@@ -73,9 +73,11 @@ async def release_hold(
     Raises HoldNotFound, NotOwner, HoldNotReleasable (being paid for or confirmed).
     """
     hold = await owned_hold(reservations, hold_id, user)
-    if hold.statuses == {ReservationStatus.HELD}:
-        await reservations.release_hold(hold_id, clock.now())
-        hold = await owned_hold(reservations, hold_id, user)
-    if not hold.statuses <= RELEASED_ALREADY:
-        raise HoldNotReleasable(f"the hold is {', '.join(sorted(hold.statuses))}")
+    live = hold.statuses == {ReservationStatus.HELD}
+    if not (live and await reservations.release_hold(hold_id, clock.now())):
+        if live:
+            # A payment (or an expirer) moved it between our read and our guarded update.
+            hold = await owned_hold(reservations, hold_id, user)
+        if not hold.statuses <= RELEASED_ALREADY:
+            raise HoldNotReleasable(f"the hold is {', '.join(sorted(hold.statuses))}")
     await locks.release(hold.schedule_id, user, hold_id, hold.seat_nos)

@@ -8,20 +8,17 @@ from typing import Any
 from redis.asyncio import Redis
 
 from ticketing.adapters.redis.keys import Keys
+from ticketing.adapters.redis.replies import text
 from ticketing.domain.ids import ScheduleId
 from ticketing.domain.invariants import LiveState
 
 NEVER_MS = 2**62  # stands in for an infinite pass score, which int() cannot hold
 
 
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
 def _ticket(value: Any) -> int:
     # Tickets are ZSET scores copied into the list by advance.lua; Redis may print a large
     # score in exponent form ("1e+15"), which int() alone would refuse.
-    return int(Decimal(_text(value)))
+    return int(Decimal(text(value)))
 
 
 class RedisAudit:
@@ -47,5 +44,5 @@ class RedisAudit:
             now_ms=int(seconds) * 1000 + int(micros) // 1000,
             admitted_tickets=tuple(_ticket(x) for x in tickets),
             pass_expiries_ms=tuple(int(min(score, NEVER_MS)) for _, score in passes),
-            seat_states={_text(seat): _text(state) for seat, state in states.items()},
+            seat_states={text(seat): text(state) for seat, state in states.items()},
         )

@@ -14,6 +14,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 
 from ticketing.adapters.redis.keys import Keys
+from ticketing.adapters.redis.replies import text
 from ticketing.domain.ids import ScheduleId
 
 QUEUE_LIMIT = 1000
@@ -69,8 +70,7 @@ class SeatEventHub:
                 continue
             if message is None or message.get("type") != "message":
                 continue
-            channel = message["channel"].decode() if isinstance(message["channel"], bytes) else message["channel"]
-            for queue in list(self._listeners.get(channel, ())):
+            for queue in list(self._listeners.get(text(message["channel"]), ())):
                 try:
                     queue.put_nowait(message["data"])
                 except asyncio.QueueFull:

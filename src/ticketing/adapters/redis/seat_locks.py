@@ -4,19 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from redis.asyncio import Redis
 
 from ticketing.adapters.redis.keys import Keys
+from ticketing.adapters.redis.replies import ms_to_datetime, text
 from ticketing.adapters.redis.scripts import Scripts
-from ticketing.adapters.redis.waiting_room import ms_to_datetime
 from ticketing.domain.errors import PassExpired, SeatTaken, TooManySeats
 from ticketing.domain.ids import ScheduleId, SeatNo, UserId
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def user_hold_member(hold_id: str, seat_count: int) -> str:
@@ -55,7 +50,7 @@ class RedisSeatLocks:
         if kind == 1:
             return ms_to_datetime(int(reply[1])), ms_to_datetime(int(reply[2]))
         if kind == 0:
-            taken = [_text(s) for s in reply[1:]]
+            taken = [text(s) for s in reply[1:]]
             raise SeatTaken(f"taken: {', '.join(taken[:10])}", seat_nos=taken)
         if kind == -1:
             raise PassExpired()

@@ -5,11 +5,8 @@ from __future__ import annotations
 from redis.asyncio import Redis
 
 from ticketing.adapters.redis.keys import Keys
+from ticketing.adapters.redis.replies import text
 from ticketing.domain.ids import ScheduleId
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
 
 
 class RedisSeatMap:
@@ -19,4 +16,4 @@ class RedisSeatMap:
 
     async def states(self, schedule_id: ScheduleId) -> dict[str, str]:
         raw = await self._redis.hgetall(self._keys.seat_state(schedule_id))
-        return {_text(k): _text(v) for k, v in raw.items()}
+        return {text(k): text(v) for k, v in raw.items()}

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from redis.asyncio import Redis
 
 from ticketing.adapters.redis.keys import Keys
+from ticketing.adapters.redis.replies import integer, ms_to_datetime, text
 from ticketing.adapters.redis.scripts import Scripts
 from ticketing.domain.catalog import QueuePolicy, Schedule
 from ticketing.domain.ids import ScheduleId, UserId
@@ -24,24 +25,16 @@ from ticketing.domain.waiting_room import (
 )
 
 
-def ms_to_datetime(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC)
-
-
-def _int(value: Any) -> int:
-    return int(value.decode() if isinstance(value, bytes) else value)
-
-
 def status_from_reply(reply: Sequence[Any], policy: QueuePolicy) -> QueueStatus:
     """Turn an enter/status script reply into a domain status (pure; see the scripts' headers)."""
-    kind = _int(reply[0])
+    kind = integer(reply[0])
     if kind == 1:
-        return Admitted(pass_expires_at=ms_to_datetime(_int(reply[1])))
+        return Admitted(pass_expires_at=ms_to_datetime(integer(reply[1])))
     if kind == 0:
-        rate = float(reply[3].decode() if isinstance(reply[3], bytes) else reply[3]) if len(reply) > 3 else 0.0
+        rate = float(text(reply[3])) if len(reply) > 3 else 0.0
         # Non-cryptographic jitter for the poll pace (see domain poll_after_ms).
         spread = random.random()
-        return waiting(_int(reply[1]), _int(reply[2]), rate, policy, spread)
+        return waiting(integer(reply[1]), integer(reply[2]), rate, policy, spread)
     return NotInQueue()
 
 
@@ -64,11 +57,11 @@ class RedisWaitingRoom:
     async def leave(self, schedule_id: ScheduleId, user: UserId) -> bool:
         k = self._keys
         reply = await self._scripts.leave(keys=[k.queue(schedule_id), k.passes(schedule_id)], args=[user])
-        return any(_int(x) for x in reply)
+        return any(integer(x) for x in reply)
 
     async def pass_expiry(self, schedule_id: ScheduleId, user: UserId) -> datetime | None:
         """Expiry of the user's live pass by the Redis clock, or None."""
-        expiry = _int(await self._scripts.pass_alive(keys=[self._keys.passes(schedule_id)], args=[user]))
+        expiry = integer(await self._scripts.pass_alive(keys=[self._keys.passes(schedule_id)], args=[user]))
         return ms_to_datetime(expiry) if expiry else None
 
     async def advance(self, schedule_id: ScheduleId, policy: QueuePolicy) -> TickResult:
@@ -77,7 +70,7 @@ class RedisWaitingRoom:
             keys=[k.queue(schedule_id), k.passes(schedule_id), k.queue_rate(schedule_id), k.admissions(schedule_id)],
             args=[policy.capacity, policy.pass_ttl_s * 1000, policy.admit_per_tick],
         )
-        return TickResult(*(_int(x) for x in reply))
+        return TickResult(*(integer(x) for x in reply))
 
     async def waiting_count(self, schedule_id: ScheduleId) -> int:
         return int(await self._redis.zcard(self._keys.queue(schedule_id)))
@@ -107,7 +100,7 @@ class RedisWaitingRoom:
             entry = json.loads(value)
             out.append(
                 RegisteredSchedule(
-                    schedule_id=ScheduleId(_int(key)),
+                    schedule_id=ScheduleId(integer(key)),
                     policy=QueuePolicy(entry["capacity"], entry["pass_ttl_s"], entry["admit_per_tick"]),
                     sale_opens_at=datetime.fromisoformat(entry["sale_opens_at"]),
                     starts_at=datetime.fromisoformat(entry["starts_at"]),

@@ -185,7 +185,3 @@ class SqlCatalog:
             await self.list_seats(schedule_id)
             prices = self._prices.get(schedule_id, {})
         return prices
-
-    async def ping(self) -> None:
-        async with self._db.auto.connect() as conn:
-            await conn.execute(sa.text("SELECT 1"))

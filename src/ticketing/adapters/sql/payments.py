@@ -7,7 +7,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -136,10 +135,3 @@ class SqlPayments:
             released = await move_hold(conn, order.hold_id, ReservationStatus.RELEASED, now)
             hold = await load_hold(conn, order.hold_id) if released else None
         return replace(order, status=OrderStatus.FAILED, pg_tx_id=pg_tx_id), hold
-
-    async def count_by_status(self, schedule_id: ScheduleId) -> dict[str, int]:
-        async with self._db.auto.connect() as conn:
-            rows = await conn.execute(
-                sa.select(o.c.status, sa.func.count()).where(o.c.schedule_id == schedule_id).group_by(o.c.status)
-            )
-            return {status: int(n) for status, n in rows}

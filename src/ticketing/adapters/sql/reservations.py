@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ticketing.adapters.sql import tables as t
@@ -125,10 +124,3 @@ class SqlReservations:
             query = query.where(r.c.id < before_id)
         async with self._db.auto.connect() as conn:
             return [_reservation(row) for row in await conn.execute(query.order_by(r.c.id.desc()).limit(limit))]
-
-    async def count_by_status(self, schedule_id: ScheduleId) -> dict[str, int]:
-        async with self._db.auto.connect() as conn:
-            rows = await conn.execute(
-                sa.select(r.c.status, sa.func.count()).where(r.c.schedule_id == schedule_id).group_by(r.c.status)
-            )
-            return {status: int(n) for status, n in rows}

@@ -56,7 +56,7 @@ async def hold_seats(request: Request) -> Response:
         "hold_id": hold.hold_id,
         "schedule_id": hold.schedule_id,
         "seat_nos": list(hold.seat_nos),
-        "expires_at": hold.expires_at.isoformat().replace("+00:00", "Z"),
+        "expires_at": lean.iso_utc(hold.expires_at),
     }
     return lean.respond(payload, 201)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request, Response
@@ -24,7 +23,11 @@ QUEUE_DOCS = lean.openapi(path_ids=("schedule_id",))
 
 def queue_out(answer: QueueAnswer) -> dict[str, Any]:
     if isinstance(answer, AdmittedWithPass):
-        return {"status": "ADMITTED", "pass_token": answer.pass_token, "pass_expires_at": iso(answer.pass_expires_at)}
+        return {
+            "status": "ADMITTED",
+            "pass_token": answer.pass_token,
+            "pass_expires_at": lean.iso_utc(answer.pass_expires_at),
+        }
     if isinstance(answer, Waiting):
         return {
             "status": "WAITING",
@@ -34,10 +37,6 @@ def queue_out(answer: QueueAnswer) -> dict[str, Any]:
             "poll_after_ms": answer.poll_after_ms,
         }
     return {"status": "NOT_IN_QUEUE"}
-
-
-def iso(value: datetime) -> str:
-    return value.isoformat().replace("+00:00", "Z")
 
 
 # Enter and status are the two calls every waiting buyer repeats: lean handlers (see api/lean.py).
