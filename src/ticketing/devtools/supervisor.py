@@ -1,4 +1,4 @@
-"""``ticketing dev``: broker + migrations + demo data + API + every worker, stopped together."""
+"""``ticketing dev``: broker, migrations, demo data, API and workers; dead children restart, a signal stops all."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass, field
 from types import FrameType
 
 from ticketing.bootstrap import open_resources
@@ -19,6 +20,66 @@ WORKERS = ("queue-advancer", "hold-expirer", "outbox-relay", "confirm-consumer",
 STOP_GRACE_S = 8.0
 # deploy/prometheus/prometheus.yml scrapes 9101-9105: keep this base and the WORKERS order in step with it.
 WORKER_METRICS_BASE_PORT = 9101
+POLL_INTERVAL_S = 0.2
+# As an orchestrator would: a crash-looping child costs a restart every 10 s at most,
+# while a child that crashes once after a long healthy run comes back quickly.
+RESTART_BACKOFF_INITIAL_S = 0.5
+RESTART_BACKOFF_MAX_S = 10.0
+RESTART_STABLE_AFTER_S = 30.0
+
+
+@dataclass
+class Child:
+    """One supervised child process: restarted with exponential backoff whenever it exits.
+
+    Time is passed in (``now``, monotonic seconds) rather than read, so a test can drive
+    the backoff with a real short-lived process and no long sleeps.
+    """
+
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    backoff_initial_s: float = RESTART_BACKOFF_INITIAL_S
+    backoff_max_s: float = RESTART_BACKOFF_MAX_S
+    stable_after_s: float = RESTART_STABLE_AFTER_S
+    process: subprocess.Popen[bytes] | None = None
+    restarts: int = 0
+    next_start_at: float | None = None
+    started_at: float = 0.0
+    last_exit_code: int | None = None
+    backoff_s: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.backoff_s = self.backoff_initial_s
+
+    def start(self, now: float) -> None:
+        """Starts the process now; a restart is scheduled only by ``poll`` seeing it exit."""
+        self.process = subprocess.Popen(self.argv, env=self.env)
+        self.started_at = now
+        self.next_start_at = None
+
+    def poll(self, now: float) -> None:
+        """Notices an exit (schedules a restart, counted and logged) or starts a due restart."""
+        if self.process is None:
+            if self.next_start_at is not None and now >= self.next_start_at:
+                self.start(now)
+            return
+        code = self.process.poll()
+        if code is None:
+            return
+        self.process = None
+        self.last_exit_code = code
+        if now - self.started_at >= self.stable_after_s:
+            self.backoff_s = self.backoff_initial_s
+        delay_s = self.backoff_s
+        self.backoff_s = min(self.backoff_s * 2, self.backoff_max_s)
+        self.restarts += 1
+        self.next_start_at = now + delay_s
+        print(
+            f"ticketing dev: {self.name} exited with code {code}; restart {self.restarts} in {delay_s:g} s",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def _port_of(bootstrap_servers: str) -> int:
@@ -32,6 +93,11 @@ def _metrics_ports() -> dict[str, int]:
         port = WORKER_METRICS_BASE_PORT + i
         ports[name] = port if port_is_free(port) else 0
     return ports
+
+
+def _restart_summary(children: list[Child]) -> str:
+    counts = ", ".join(f"{child.name} {child.restarts}" for child in children)
+    return f"ticketing dev: restarts: {counts}"
 
 
 def _stop_all(children: list[subprocess.Popen[bytes]], broker: LocalBroker | None) -> None:
@@ -83,6 +149,11 @@ def _banner(settings: Settings, schedule_id: str, metrics_ports: dict[str, int])
 
 
 def run_dev(settings: Settings) -> int:
+    """Runs everything until SIGINT/SIGTERM (exit 0); the API and workers restart when they die.
+
+    The broker is not restarted: it keeps its data in memory only, so a silent restart
+    would hide the loss. Its death stops everything with exit code 1.
+    """
     stopping = False
 
     def _on_signal(signum: int, _frame: FrameType | None) -> None:
@@ -96,26 +167,32 @@ def run_dev(settings: Settings) -> int:
     broker = start_broker(port if port_is_free(port) else None)
     env = {**os.environ, "TICKETING_KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers}
     settings = settings.model_copy(update={"kafka_bootstrap_servers": broker.bootstrap_servers})
-    children: list[subprocess.Popen[bytes]] = []
+    children: list[Child] = []
     try:
         schedule_id = asyncio.run(_prepare(settings))
         cmd = [sys.executable, "-m", "ticketing.cli"]
-        children.append(subprocess.Popen([*cmd, "api"], env=env))
+        children.append(Child("api", [*cmd, "api"], env))
         metrics_ports = _metrics_ports()
         children.extend(
-            subprocess.Popen([*cmd, "worker", name], env={**env, "TICKETING_METRICS_PORT": str(port)})
+            Child(name, [*cmd, "worker", name], {**env, "TICKETING_METRICS_PORT": str(port)})
             for name, port in metrics_ports.items()
         )
+        for child in children:
+            child.start(time.monotonic())
         print(_banner(settings, schedule_id, metrics_ports), flush=True)
         while not stopping:
-            for child in children:
-                if child.poll() is not None:
-                    print(f"a child process exited with code {child.returncode}; stopping", file=sys.stderr)
-                    return 1
+            # The broker first: its death takes consumers down with it, and those are not worth restarting.
             if broker.process.poll() is not None:
-                print("the broker exited; stopping", file=sys.stderr)
+                print("ticketing dev: the broker exited; stopping (its data was in memory only)", file=sys.stderr)
                 return 1
-            time.sleep(0.2)
+            for child in children:
+                # A signal can land mid-loop: no child is restarted once stopping has begun.
+                if stopping:
+                    break
+                child.poll(time.monotonic())
+            time.sleep(POLL_INTERVAL_S)
         return 0
     finally:
-        _stop_all(children, broker)
+        _stop_all([child.process for child in children if child.process is not None], broker)
+        if children:
+            print(_restart_summary(children), file=sys.stderr, flush=True)

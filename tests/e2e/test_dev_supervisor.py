@@ -1,0 +1,133 @@
+"""`ticketing dev` as an orchestrator: a dead worker or API is restarted with backoff, a signal stops all."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.e2e.test_cli import alive, descendants
+from ticketing.devtools.broker import free_port
+from ticketing.devtools.supervisor import Child
+from ticketing.settings import Settings
+
+
+def test_child_that_keeps_dying_is_restarted_with_doubling_capped_backoff_and_counted(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    child = Child("crasher", [sys.executable, "-c", "import sys; sys.exit(3)"], dict(os.environ))
+    # The clock is ours: the processes are real, the waits between restarts are not slept.
+    now = 100.0
+    child.start(now)
+    delays_s = []
+    pids = []
+    try:
+        for _ in range(6):
+            assert child.process is not None
+            pids.append(child.process.pid)
+            child.process.wait(timeout=10)
+            now += 1.0
+            child.poll(now)
+            assert child.process is None
+            assert child.next_start_at is not None
+            delays_s.append(child.next_start_at - now)
+            child.poll(child.next_start_at - 0.01)
+            assert child.process is None, "restarted before its backoff was over"
+            now = child.next_start_at
+            child.poll(now)
+        assert delays_s == pytest.approx([0.5, 1.0, 2.0, 4.0, 8.0, 10.0])
+        assert (child.restarts, child.last_exit_code) == (6, 3)
+        assert len(set(pids)) == 6
+
+        # Up for 30 s before dying again: the next restart comes after the initial delay again.
+        assert child.process is not None
+        child.process.wait(timeout=10)
+        child.poll(now + 30.0)
+        assert child.next_start_at == pytest.approx(now + 30.5)
+        assert child.restarts == 7
+    finally:
+        if child.process is not None:
+            child.process.kill()
+            child.process.wait()
+
+    log = capsys.readouterr().err.splitlines()
+    assert log[0] == "ticketing dev: crasher exited with code 3; restart 1 in 0.5 s"
+    assert log[5] == "ticketing dev: crasher exited with code 3; restart 6 in 10 s"
+    assert len(log) == 7
+
+
+def running_children(parent: int, cmdline_part: str) -> set[int]:
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if int(fields[1]) == parent and fields[0] != "Z" and cmdline_part in cmdline:
+            found.add(int(stat.parent.name))
+    return found
+
+
+def test_dev_restarts_a_killed_worker_and_sigterm_still_stops_every_child(settings: Settings, tmp_path: Path) -> None:
+    api_port = free_port()
+    env = {
+        **os.environ,
+        "TICKETING_DATABASE_URL": settings.database_url,
+        "TICKETING_REDIS_KEY_PREFIX": settings.redis_key_prefix,
+        "TICKETING_API_PORT": str(api_port),
+        "TICKETING_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{free_port()}",
+        "TICKETING_LOG_LEVEL": "WARNING",
+    }
+    log = tmp_path / "dev.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "ticketing.cli", "dev"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        ready = None
+        while time.monotonic() < deadline:
+            assert proc.poll() is None, log.read_text()
+            try:
+                ready = httpx.get(f"http://127.0.0.1:{api_port}/readyz", timeout=2)
+                if ready.status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        assert ready is not None
+        assert ready.status_code == 200, ready.text + log.read_text()
+
+        [killed] = running_children(proc.pid, "worker hold-expirer")
+        os.kill(killed, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        replacement: set[int] = set()
+        while time.monotonic() < deadline and not replacement:
+            time.sleep(0.1)
+            replacement = running_children(proc.pid, "worker hold-expirer") - {killed}
+        assert len(replacement) == 1, "no new hold-expirer within 10 s\n" + log.read_text()
+        assert proc.poll() is None, log.read_text()
+        assert not alive(killed)
+
+        tree = descendants(proc.pid)
+        assert replacement <= tree
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0, log.read_text()
+        time.sleep(0.2)
+        assert not [pid for pid in tree if alive(pid)], "orphaned children left behind"
+        output = log.read_text()
+        assert "ticketing dev: hold-expirer exited with code -9; restart 1 in 0.5 s" in output
+        assert "hold-expirer 1, outbox-relay 0" in output.splitlines()[-1]
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
