@@ -32,11 +32,12 @@ from ticketing.adapters.redis.seat_map import RedisSeatMap
 from ticketing.adapters.redis.waiting_room import RedisWaitingRoom
 from ticketing.adapters.sql.audit import SqlAudit
 from ticketing.adapters.sql.catalog import SqlCatalog
-from ticketing.adapters.sql.confirmation import SqlConfirmation
 from ticketing.adapters.sql.database import Database, open_database
 from ticketing.adapters.sql.outbox import SqlOutbox
 from ticketing.adapters.sql.payments import SqlPayments
 from ticketing.adapters.sql.reservations import SqlReservations
+from ticketing.adapters.sql.transient import RetryPolicy
+from ticketing.adapters.sql.unit_of_work import SqlTransactions
 from ticketing.observability.metrics import Metrics
 from ticketing.settings import Settings
 
@@ -60,7 +61,7 @@ class Resources:
     seat_events: SeatEventHub
     reservations: SqlReservations
     payments: SqlPayments
-    confirmation: SqlConfirmation
+    tx: SqlTransactions
     outbox: SqlOutbox
     outbox_signal: RedisOutboxSignal
     publisher: KafkaPublisher
@@ -144,8 +145,15 @@ def build_access_tokens(settings: Settings) -> AccessTokens:
 
 @asynccontextmanager
 async def open_resources(settings: Settings, metrics: Metrics | None = None) -> AsyncIterator[Resources]:
-    database = await open_database(settings.database_url, settings.database_pool_size)
+    database = await open_database(
+        settings.database_url, settings.database_pool_size, settings.database_lock_wait_timeout_s
+    )
     engine = database.tx
+    metrics = metrics or Metrics()
+    retry = RetryPolicy(
+        attempts=settings.database_retry_attempts,
+        on_retry=lambda reason: metrics.db_transaction_retries_total.labels(reason).inc(),
+    )
     redis = build_redis(settings)
     keys = Keys(settings.redis_key_prefix)
     scripts = Scripts.register(redis)
@@ -161,10 +169,10 @@ async def open_resources(settings: Settings, metrics: Metrics | None = None) -> 
         seat_map=RedisSeatMap(redis, keys),
         seat_locks=RedisSeatLocks(redis, keys, scripts),
         seat_events=SeatEventHub(redis, keys),
-        reservations=SqlReservations(database),
-        payments=SqlPayments(database),
-        confirmation=SqlConfirmation(engine),
-        outbox=SqlOutbox(engine),
+        reservations=SqlReservations(database, retry),
+        payments=SqlPayments(database, retry),
+        tx=SqlTransactions(engine, retry),
+        outbox=SqlOutbox(engine, retry),
         outbox_signal=RedisOutboxSignal(redis, keys),
         # Connects on first publish: API processes never open a broker connection.
         publisher=KafkaPublisher(
@@ -178,7 +186,7 @@ async def open_resources(settings: Settings, metrics: Metrics | None = None) -> 
         pass_tokens=PassTokens(settings.pass_token_secret),
         access_tokens=build_access_tokens(settings),
         clock=SystemClock(),
-        metrics=metrics or Metrics(),
+        metrics=metrics,
         audit_records=SqlAudit(engine),
         audit_live=RedisAudit(redis, keys),
     )

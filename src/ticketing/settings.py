@@ -28,6 +28,12 @@ class Settings(BaseSettings):
         ge=2,
         description="bare-driver connections per process; the SQLAlchemy pools get a half and a quarter",
     )
+    database_lock_wait_timeout_s: int = Field(
+        default=10, ge=1, description="how long a transaction waits for a row lock before it is retried"
+    )
+    database_retry_attempts: int = Field(
+        default=8, ge=1, description="tries of a transaction that lost a deadlock or a lock wait"
+    )
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_key_prefix: str = Field(default="tk:", description="prepended to every Redis key")
     redis_max_connections: int = Field(default=256, ge=1)

@@ -157,7 +157,6 @@ async def test_failed_webhook_marks_the_order_failed_and_releases_the_hold(
     assert {x["status"] for x in await my_reservations(client, auth, "payer") if x["hold_id"] == hold_id} == {
         "RELEASED"
     }
-    assert (await webhook(client, app_res, order_no, "PAID")).json()["status"] == "FAILED"  # late PAID ignored
 
 
 async def test_fake_provider_calls_the_real_webhook_signed(

@@ -82,7 +82,7 @@ async def pay(res: Resources, hold: Hold) -> tuple[PaymentOrder, ConfirmRequeste
     body = json.dumps({"status": "PAID", "pg_tx_id": f"pg-{order.order_no}"}).encode()
     secret = res.settings.webhook_secret
     paid = await handle_webhook(
-        res.payments, res.seat_locks, res.outbox_signal, res.clock, secret, order.order_no, body, sign(secret, body)
+        res.tx, res.seat_locks, res.outbox_signal, res.clock, secret, order.order_no, body, sign(secret, body)
     )
     ob = t.outbox_event
     mine = sa.and_(ob.c.topic == CONFIRM_REQUESTED, ob.c.payload.like(f'%"{order.order_no}"%'))
@@ -94,7 +94,7 @@ async def pay(res: Resources, hold: Hold) -> tuple[PaymentOrder, ConfirmRequeste
 
 async def confirm(res: Resources, message: ConfirmRequested) -> None:
     """What the confirm consumer does with the message."""
-    result = await confirm_seats(res.confirmation, res.seat_locks, res.outbox_signal, res.clock, message)
+    result = await confirm_seats(res.tx, res.seat_locks, res.outbox_signal, res.clock, message)
     assert result.outcome is ConfirmOutcome.CONFIRMED
 
 

@@ -20,6 +20,29 @@ class OrderStatus(StrEnum):
     REFUNDED = "REFUNDED"
 
 
+_O = OrderStatus
+
+# FAILED -> PAID: a provider may report a capture after it reported a decline (a retried
+# charge, a delayed settlement). The money is real, so the order goes on to a ticket or a
+# refund like any other paid order; dropping it would keep money without selling anything.
+ORDER_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
+    _O.READY: frozenset({_O.PAID, _O.FAILED}),
+    _O.FAILED: frozenset({_O.PAID}),
+    _O.PAID: frozenset({_O.REFUND_PENDING}),
+    _O.REFUND_PENDING: frozenset({_O.REFUNDED}),
+    _O.REFUNDED: frozenset(),
+}
+
+
+def order_sources_of(target: OrderStatus) -> tuple[OrderStatus, ...]:
+    """Every order state from which ``target`` may be reached (for guarded updates)."""
+    return tuple(sorted(s for s, targets in ORDER_TRANSITIONS.items() if target in targets))
+
+
+def may_move(current: OrderStatus, target: OrderStatus) -> bool:
+    return target in ORDER_TRANSITIONS[current]
+
+
 class WebhookOutcome(StrEnum):
     PAID = "PAID"
     FAILED = "FAILED"

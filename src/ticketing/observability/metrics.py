@@ -110,6 +110,12 @@ class Metrics:
         self.holds_expired_total = Counter(
             "ticketing_holds_expired_total", "Reservations expired unpaid by the hold expirer", registry=r
         )
+        self.db_transaction_retries_total = Counter(
+            "ticketing_db_transaction_retries_total",
+            "Transactions run again after a deadlock or lock-wait timeout",
+            ["reason"],
+            registry=r,
+        )
         self.pass_checks_total = Counter(
             "ticketing_queue_pass_checks_total", "Pass verifications by outcome", ["outcome"], registry=r
         )

@@ -2,41 +2,99 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 
-from ticketing.domain.messages import ConfirmRequested, RefundRequested, new_event_id
-from ticketing.domain.reservations import ConfirmOutcome, ConfirmResult, ReservationStatus
-from ticketing.services.ports import Clock, ConfirmationStore, OutboxSignal, Refunds, SeatLocks
+from ticketing.domain.messages import REFUND_REQUESTED, ConfirmRequested, RefundRequested, new_event_id
+from ticketing.domain.payments import OrderStatus
+from ticketing.domain.reservations import ConfirmOutcome, ConfirmResult, HoldRecord, ReservationStatus
+from ticketing.services.ports import Clock, OutboxSignal, Refunds, SeatLocks, Transactions, UnitOfWork
 
 CONFIRM_CONSUMER = "confirm-consumer"
 REFUND_CONSUMER = "refunder"
+REFUNDING = frozenset({ReservationStatus.REFUND_PENDING, ReservationStatus.REFUNDED})
 
 
 async def confirm_seats(
-    store: ConfirmationStore, locks: SeatLocks, signal: OutboxSignal, clock: Clock, message: ConfirmRequested
+    tx: Transactions, locks: SeatLocks, signal: OutboxSignal, clock: Clock, message: ConfirmRequested
 ) -> ConfirmResult:
     """Confirm a paid hold: tracking row, guard rows and CONFIRMED in one transaction, or --
     when the guard says another reservation owns a seat -- REFUND_PENDING plus a refund message.
 
     Idempotent: a redelivered message changes nothing in the database. The Redis effects
-    (seats SOLD, the buyer's pass given back) come after the commit and are re-applied on
-    every delivery, so a crash between commit and Redis heals on redelivery.
+    follow from the state the database ends in, and are applied again on every delivery
+    (duplicates included), so a crash or a Redis outage between commit and Redis heals on
+    redelivery.
     """
-    result = await store.confirm(CONFIRM_CONSUMER, message, new_event_id(), clock.now())
-    hold = result.hold
-    if hold is None:
-        return result
-    if hold.statuses == {ReservationStatus.CONFIRMED}:
-        await locks.sell(hold.schedule_id, hold.user_id, hold.hold_id, hold.seat_nos)
-    elif result.outcome is ConfirmOutcome.REFUND_REQUESTED:
+    result = await tx.run(lambda uow: decide_confirmation(uow, message, new_event_id(), clock.now()))
+    if result.outcome is ConfirmOutcome.REFUND_REQUESTED:
         await signal.notify()
-        await locks.release(hold.schedule_id, hold.user_id, hold.hold_id, hold.seat_nos)
-        await locks.mark_sold(hold.schedule_id, result.sold_elsewhere)
+    await show_settled_hold(locks, result.hold, result.sold_elsewhere)
     return result
 
 
-async def complete_refund(provider: Refunds, store: ConfirmationStore, clock: Clock, message: RefundRequested) -> bool:
+async def decide_confirmation(
+    uow: UnitOfWork, message: ConfirmRequested, refund_event_id: str, now: datetime
+) -> ConfirmResult:
+    """The exactly-once decision, inside one unit of work: a tracking row first (a duplicate
+    means already decided), then the guard rows for every PAYMENT_PENDING seat (all or
+    none) and CONFIRMED; or, when the guard refuses, REFUND_PENDING for the hold and its
+    order and a refund message in the outbox."""
+    if not await uow.processed.mark(CONFIRM_CONSUMER, message.event_id, now):
+        return await _as_it_is(uow, ConfirmOutcome.DUPLICATE, message.hold_id)
+    hold = await uow.holds.get(message.hold_id, for_update=True)
+    pending = [r for r in hold.reservations if r.status is ReservationStatus.PAYMENT_PENDING] if hold else []
+    if hold is None or not pending:
+        return await _as_it_is(uow, ConfirmOutcome.NOTHING_PENDING, message.hold_id)
+    seats = [(r.seat_no, r.id) for r in pending]
+    if await uow.guard.claim(hold.schedule_id, seats, now):
+        await uow.holds.move(hold.hold_id, ReservationStatus.CONFIRMED, now)
+        return ConfirmResult(ConfirmOutcome.CONFIRMED, await uow.holds.get(hold.hold_id))
+    # The guard refused: another reservation owns at least one seat. Refund the hold.
+    await uow.holds.move(hold.hold_id, ReservationStatus.REFUND_PENDING, now)
+    await uow.orders.move(message.order_no, OrderStatus.REFUND_PENDING, now)
+    order = await uow.orders.get(message.order_no)
+    amount = str(order.amount) if order is not None else "0"
+    refund = RefundRequested(refund_event_id, message.order_no, hold.hold_id, hold.schedule_id, hold.user_id, amount)
+    await uow.outbox.append(REFUND_REQUESTED, str(hold.schedule_id), refund.to_dict(), now)
+    sold = tuple(await uow.guard.owned_by_others(hold.schedule_id, seats))
+    return ConfirmResult(ConfirmOutcome.REFUND_REQUESTED, await uow.holds.get(hold.hold_id), sold)
+
+
+async def _as_it_is(uow: UnitOfWork, outcome: ConfirmOutcome, hold_id: str) -> ConfirmResult:
+    """Nothing to decide; report the hold as the database has it, with the seats the
+    guard gives to others, so the caller can re-apply the Redis side of that state."""
+    hold = await uow.holds.get(hold_id)
+    if hold is None:
+        return ConfirmResult(outcome, None)
+    sold = await uow.guard.owned_by_others(hold.schedule_id, [(r.seat_no, r.id) for r in hold.reservations])
+    return ConfirmResult(outcome, hold, tuple(sold))
+
+
+async def show_settled_hold(locks: SeatLocks, hold: HoldRecord | None, sold_elsewhere: tuple[str, ...]) -> None:
+    """Make Redis show what the database decided: a confirmed hold's seats SOLD (and the
+    buyer's pass given back); a refunded hold's locks released and the seats someone else
+    owns SOLD. Idempotent, so it is safe to apply on every delivery."""
+    if hold is None:
+        return
+    if hold.statuses == {ReservationStatus.CONFIRMED}:
+        await locks.sell(hold.schedule_id, hold.user_id, hold.hold_id, hold.seat_nos)
+    elif hold.statuses <= REFUNDING:
+        await locks.release(hold.schedule_id, hold.user_id, hold.hold_id, hold.seat_nos)
+        await locks.mark_sold(hold.schedule_id, [s for s in hold.seat_nos if s in sold_elsewhere])
+
+
+async def complete_refund(provider: Refunds, tx: Transactions, clock: Clock, message: RefundRequested) -> bool:
     """Ask the provider to refund (it deduplicates on the order number), then mark the order
     and reservations REFUNDED. Idempotent; returns False for a redelivered message."""
     await provider.refund(message.order_no, Decimal(message.amount))
-    return await store.complete_refund(REFUND_CONSUMER, message, clock.now())
+
+    async def mark_refunded(uow: UnitOfWork) -> bool:
+        now = clock.now()
+        if not await uow.processed.mark(REFUND_CONSUMER, message.event_id, now):
+            return False
+        await uow.orders.move(message.order_no, OrderStatus.REFUNDED, now)
+        await uow.holds.move(message.hold_id, ReservationStatus.REFUNDED, now)
+        return True
+
+    return await tx.run(mark_refunded)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
+from datetime import datetime
 from decimal import Decimal
 
 from ticketing.domain.errors import (
@@ -14,10 +16,20 @@ from ticketing.domain.errors import (
     OrderNotFound,
 )
 from ticketing.domain.ids import UserId
-from ticketing.domain.messages import new_event_id
-from ticketing.domain.payments import PaymentOrder, WebhookOutcome, signature_matches
+from ticketing.domain.messages import CONFIRM_REQUESTED, ConfirmRequested, new_event_id
+from ticketing.domain.payments import OrderStatus, PaymentOrder, WebhookOutcome, may_move, signature_matches
+from ticketing.domain.reservations import HoldRecord, ReservationStatus
 from ticketing.services.holds import owned_hold
-from ticketing.services.ports import Clock, OutboxSignal, PaymentStore, ReservationStore, SeatLocks, SeatPrices
+from ticketing.services.ports import (
+    Clock,
+    OutboxSignal,
+    PaymentStore,
+    ReservationStore,
+    SeatLocks,
+    SeatPrices,
+    Transactions,
+    UnitOfWork,
+)
 
 MAX_IDEMPOTENCY_KEY_LEN = 128
 MAX_PG_TX_ID_LEN = 128
@@ -77,7 +89,7 @@ def parse_webhook(body: bytes) -> tuple[WebhookOutcome, str]:
 
 
 async def handle_webhook(
-    payments: PaymentStore,
+    tx: Transactions,
     locks: SeatLocks,
     signal: OutboxSignal,
     clock: Clock,
@@ -98,15 +110,47 @@ async def handle_webhook(
     outcome, pg_tx_id = parse_webhook(body)
     now = clock.now()
     if outcome is WebhookOutcome.PAID:
-        order, changed = await payments.record_paid(order_no, pg_tx_id, new_event_id(), now)
-        if order is None:
-            raise OrderNotFound()
+        order, changed = await tx.run(lambda uow: record_paid(uow, order_no, pg_tx_id, new_event_id(), now))
         if changed:
             await signal.notify()  # after the commit, never inside it
         return order
-    order, released = await payments.record_failed(order_no, pg_tx_id, now)
-    if order is None:
-        raise OrderNotFound()
+    order, released = await tx.run(lambda uow: record_failed(uow, order_no, pg_tx_id, now))
     if released is not None:
         await locks.release(released.schedule_id, released.user_id, released.hold_id, released.seat_nos)
     return order
+
+
+async def record_paid(
+    uow: UnitOfWork, order_no: str, pg_tx_id: str, event_id: str, now: datetime
+) -> tuple[PaymentOrder, bool]:
+    """The money was captured: READY (or FAILED, a capture after a decline) -> PAID, the
+    hold's rows -> PAYMENT_PENDING, and the confirm message, all in the caller's unit of
+    work. Returns (order as it now is, whether this call changed it); a replay, or PAID for
+    an order already past PAID, changes nothing. Raises OrderNotFound."""
+    order = await uow.orders.get(order_no, for_update=True)
+    if order is None:
+        raise OrderNotFound()
+    if not may_move(order.status, OrderStatus.PAID):
+        return order, False
+    await uow.orders.move(order_no, OrderStatus.PAID, now, pg_tx_id)
+    await uow.holds.move(order.hold_id, ReservationStatus.PAYMENT_PENDING, now)
+    message = ConfirmRequested(event_id, order_no, order.hold_id, order.schedule_id, order.user_id)
+    await uow.outbox.append(CONFIRM_REQUESTED, str(order.schedule_id), message.to_dict(), now)
+    return replace(order, status=OrderStatus.PAID, pg_tx_id=pg_tx_id), True
+
+
+async def record_failed(
+    uow: UnitOfWork, order_no: str, pg_tx_id: str, now: datetime
+) -> tuple[PaymentOrder, HoldRecord | None]:
+    """The charge was declined: READY -> FAILED and the hold RELEASED. A decline after a
+    capture is stale news and changes nothing. Returns (order, the released hold or None).
+    Raises OrderNotFound."""
+    order = await uow.orders.get(order_no, for_update=True)
+    if order is None:
+        raise OrderNotFound()
+    if not may_move(order.status, OrderStatus.FAILED):
+        return order, None
+    await uow.orders.move(order_no, OrderStatus.FAILED, now, pg_tx_id)
+    released = await uow.holds.move(order.hold_id, ReservationStatus.RELEASED, now)
+    hold = await uow.holds.get(order.hold_id) if released else None
+    return replace(order, status=OrderStatus.FAILED, pg_tx_id=pg_tx_id), hold

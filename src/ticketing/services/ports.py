@@ -2,23 +2,96 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from ticketing.domain.catalog import Event, NewSchedule, QueuePolicy, Schedule, SeatSpec
 from ticketing.domain.holds import Hold
 from ticketing.domain.ids import EventId, ScheduleId, SeatNo, UserId
 from ticketing.domain.invariants import LiveState, StoredRecords
-from ticketing.domain.messages import ConfirmRequested, Delivery, OutboxMessage, RefundRequested
-from ticketing.domain.payments import PaymentOrder
-from ticketing.domain.reservations import ConfirmResult, HoldRecord, Reservation
+from ticketing.domain.messages import Delivery, OutboxMessage
+from ticketing.domain.payments import OrderStatus, PaymentOrder
+from ticketing.domain.reservations import HoldRecord, Reservation, ReservationStatus
 from ticketing.domain.waiting_room import PassClaims, QueueStatus, RegisteredSchedule, TickResult
+
+T = TypeVar("T")
 
 
 class Clock(Protocol):
     def now(self) -> datetime: ...
+
+
+# --- One database transaction and what may be done inside it -------------------------
+
+
+class OrdersInTx(Protocol):
+    async def get(self, order_no: str, *, for_update: bool = False) -> PaymentOrder | None: ...
+    async def move(self, order_no: str, target: OrderStatus, now: datetime, pg_tx_id: str | None = None) -> bool:
+        """Guarded by the states ``target`` may be reached from; True if the row changed."""
+        ...
+
+    async def note_retry(self, order_no: str, error: str | None, retry_at: datetime, now: datetime) -> None:
+        """Count one more attempt on this order and when the next one is due."""
+        ...
+
+
+class HoldsInTx(Protocol):
+    async def get(self, hold_id: str, *, for_update: bool = False) -> HoldRecord | None: ...
+    async def move(self, hold_id: str, target: ReservationStatus, now: datetime) -> int:
+        """Guarded state change of every row of a hold; returns rows changed."""
+        ...
+
+    async def lock_expired(self, limit: int) -> list[HoldRecord]:
+        """HELD holds past ``expires_at`` by the database clock, locked, skipping rows
+        another transaction holds (an expirer or a payment)."""
+        ...
+
+    async def extend(self, hold_id: str, until: datetime, now: datetime) -> int:
+        """Move the expiry of a hold's HELD rows to ``until`` (an order is being paid)."""
+        ...
+
+
+class GuardInTx(Protocol):
+    async def claim(self, schedule_id: ScheduleId, seats: Sequence[tuple[SeatNo, int]], now: datetime) -> bool:
+        """One guard row per (seat, reservation id), all or none; False if any seat has one."""
+        ...
+
+    async def owned_by_others(self, schedule_id: ScheduleId, seats: Sequence[tuple[SeatNo, int]]) -> list[SeatNo]:
+        """Which of these seats the guard gives to another reservation."""
+        ...
+
+
+class OutboxInTx(Protocol):
+    async def append(self, topic: str, key: str, payload: dict[str, Any], now: datetime) -> None: ...
+
+
+class ProcessedInTx(Protocol):
+    async def mark(self, consumer: str, event_id: str, now: datetime) -> bool:
+        """Record that ``consumer`` handled ``event_id``; False if it already had."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    @property
+    def orders(self) -> OrdersInTx: ...
+    @property
+    def holds(self) -> HoldsInTx: ...
+    @property
+    def guard(self) -> GuardInTx: ...
+    @property
+    def outbox(self) -> OutboxInTx: ...
+    @property
+    def processed(self) -> ProcessedInTx: ...
+
+
+class Transactions(Protocol):
+    async def run(self, work: Callable[[UnitOfWork], Awaitable[T]]) -> T:
+        """Run ``work`` in one transaction and commit. A deadlock or lock-wait timeout rolls
+        it back and runs ``work`` again (with jittered backoff), so ``work`` must decide
+        from what it reads inside the transaction, never from what an earlier try saw."""
+        ...
 
 
 class CatalogStore(Protocol):
@@ -75,7 +148,6 @@ class ReservationStore(Protocol):
     async def add_hold(self, hold: Hold, now: datetime) -> None: ...
     async def get_hold(self, hold_id: str) -> HoldRecord | None: ...
     async def release_hold(self, hold_id: str, now: datetime) -> int: ...
-    async def expire_due(self, now: datetime, limit: int) -> list[HoldRecord]: ...
     async def list_for_user(self, user: UserId, limit: int, before_id: int | None = None) -> list[Reservation]: ...
 
 
@@ -85,19 +157,6 @@ class PaymentStore(Protocol):
     ) -> tuple[PaymentOrder, bool]: ...
     async def get_order(self, order_no: str) -> PaymentOrder | None: ...
     async def get_order_for_hold(self, hold_id: str) -> PaymentOrder | None: ...
-    async def record_paid(
-        self, order_no: str, pg_tx_id: str, event_id: str, now: datetime
-    ) -> tuple[PaymentOrder | None, bool]: ...
-    async def record_failed(
-        self, order_no: str, pg_tx_id: str, now: datetime
-    ) -> tuple[PaymentOrder | None, HoldRecord | None]: ...
-
-
-class ConfirmationStore(Protocol):
-    async def confirm(
-        self, consumer: str, message: ConfirmRequested, refund_event_id: str, now: datetime
-    ) -> ConfirmResult: ...
-    async def complete_refund(self, consumer: str, message: RefundRequested, now: datetime) -> bool: ...
 
 
 class OutboxSignal(Protocol):

@@ -21,9 +21,7 @@ class HoldExpirer:
 
     async def tick(self) -> int:
         """Expire one batch; returns how many reservations expired."""
-        n = await expire_holds(
-            self.res.reservations, self.res.seat_locks, self.res.clock, self.res.settings.expirer_batch
-        )
+        n = await expire_holds(self.res.tx, self.res.seat_locks, self.res.clock, self.res.settings.expirer_batch)
         self.res.metrics.holds_expired_total.inc(n)
         return n
 

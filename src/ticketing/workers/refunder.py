@@ -16,7 +16,7 @@ class Refunder(ConsumerWorker):
 
     async def handle(self, payload: dict[str, Any]) -> str:
         message = self.parse(payload, RefundRequested)
-        done = await complete_refund(self.res.refunds, self.res.confirmation, self.res.clock, message)
+        done = await complete_refund(self.res.refunds, self.res.tx, self.res.clock, message)
         if done:
             self.res.metrics.refunds_total.inc()
         return "refunded" if done else "duplicate"

@@ -78,13 +78,25 @@ class Database:
         await self.tx.dispose()
 
 
-async def open_database(url: str, pool_size: int) -> Database:
+async def open_database(url: str, pool_size: int, lock_wait_timeout_s: int = 10) -> Database:
     # No pre-ping: it would add a round trip to every checkout on the hot path;
     # recycling well inside MariaDB's wait_timeout keeps idle connections fresh.
     tx_pool = max(4, pool_size // 4)
     auto_pool = max(4, pool_size // 2)
     return Database(
-        tx=create_async_engine(url, pool_size=tx_pool, max_overflow=tx_pool, pool_recycle=1800),
+        # READ COMMITTED: no gap locks, so an outbox INSERT never waits on (or deadlocks
+        # with) a relay's SKIP LOCKED scan of the same index range, which REPEATABLE READ
+        # made possible. Every decision here reads the rows it changes under FOR UPDATE or
+        # guards its UPDATE by the expected state, which READ COMMITTED keeps correct. A
+        # short lock wait turns a stuck lock into an error the retry policy handles.
+        tx=create_async_engine(
+            url,
+            pool_size=tx_pool,
+            max_overflow=tx_pool,
+            pool_recycle=1800,
+            isolation_level="READ COMMITTED",
+            connect_args={"init_command": f"SET SESSION innodb_lock_wait_timeout = {int(lock_wait_timeout_s)}"},
+        ),
         auto=create_async_engine(
             url,
             pool_size=auto_pool,

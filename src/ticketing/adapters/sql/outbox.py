@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ticketing.adapters.sql import tables as t
 from ticketing.adapters.sql.times import from_db_time, to_db_time
+from ticketing.adapters.sql.transient import RetryPolicy
 from ticketing.domain.messages import OutboxMessage
 
 PENDING = "PENDING"
@@ -48,11 +49,15 @@ def retry_delay_s(attempts: int) -> float:
 
 
 class SqlOutbox:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, retry: RetryPolicy) -> None:
         self._engine = engine
+        self._retry = retry
 
     async def claim(self, relay_id: str, limit: int, lease_s: float, now: datetime) -> list[OutboxMessage]:
         """Lease up to ``limit`` due rows to this relay (rows leased by a live relay are skipped)."""
+        return await self._retry.run(lambda: self._claim(relay_id, limit, lease_s, now))
+
+    async def _claim(self, relay_id: str, limit: int, lease_s: float, now: datetime) -> list[OutboxMessage]:
         db_now = to_db_time(now)
         o = t.outbox_event
         async with self._engine.begin() as conn:
@@ -82,15 +87,22 @@ class SqlOutbox:
         if not ids:
             return 0
         o = t.outbox_event
-        async with self._engine.begin() as conn:
-            result = await conn.execute(
-                o.update()
-                .where(o.c.id.in_(ids), o.c.status == PENDING, o.c.claimed_by == relay_id)
-                .values(status=SENT, sent_at=to_db_time(now), claimed_by=None, claimed_until=None)
-            )
-        return int(result.rowcount)
+
+        async def attempt() -> int:
+            async with self._engine.begin() as conn:
+                result = await conn.execute(
+                    o.update()
+                    .where(o.c.id.in_(ids), o.c.status == PENDING, o.c.claimed_by == relay_id)
+                    .values(status=SENT, sent_at=to_db_time(now), claimed_by=None, claimed_until=None)
+                )
+            return int(result.rowcount)
+
+        return await self._retry.run(attempt)
 
     async def mark_retry(self, relay_id: str, messages: Sequence[OutboxMessage], error: str, now: datetime) -> None:
+        await self._retry.run(lambda: self._mark_retry(relay_id, messages, error, now))
+
+    async def _mark_retry(self, relay_id: str, messages: Sequence[OutboxMessage], error: str, now: datetime) -> None:
         o = t.outbox_event
         async with self._engine.begin() as conn:
             for m in messages:

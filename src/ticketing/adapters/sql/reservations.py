@@ -1,4 +1,4 @@
-"""Reservation rows: writing holds, releasing and expiring them, reading them back."""
+"""Reservation rows: writing holds, releasing them, reading them back."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ticketing.adapters.sql import tables as t
 from ticketing.adapters.sql.database import Database
 from ticketing.adapters.sql.times import from_db_time, to_db_time
+from ticketing.adapters.sql.transient import RetryPolicy
 from ticketing.domain.holds import Hold
 from ticketing.domain.ids import ScheduleId, SeatNo, UserId
 from ticketing.domain.reservations import HoldRecord, Reservation, ReservationStatus, sources_of
@@ -20,7 +21,7 @@ from ticketing.domain.reservations import HoldRecord, Reservation, ReservationSt
 r = t.reservation
 
 
-def _reservation(row: Any) -> Reservation:
+def reservation_from_row(row: Any) -> Reservation:
     return Reservation(
         id=row.id,
         schedule_id=ScheduleId(row.schedule_id),
@@ -46,7 +47,7 @@ async def load_hold(conn: AsyncConnection, hold_id: str, for_update: bool = Fals
     query = r.select().where(r.c.hold_id == hold_id).order_by(r.c.seat_no)
     if for_update:
         query = query.with_for_update()
-    rows = [_reservation(row) for row in await conn.execute(query)]
+    rows = [reservation_from_row(row) for row in await conn.execute(query)]
     holds = group_holds(rows)
     return holds[0] if holds else None
 
@@ -71,8 +72,9 @@ def _insert_sql(rows: int) -> str:
 
 
 class SqlReservations:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, retry: RetryPolicy) -> None:
         self._db = db
+        self._retry = retry
 
     async def add_hold(self, hold: Hold, now: datetime) -> None:
         """One HELD row per seat, in seat order, as one multi-row INSERT: atomic by itself,
@@ -92,35 +94,16 @@ class SqlReservations:
 
     async def release_hold(self, hold_id: str, now: datetime) -> int:
         """HELD -> RELEASED; returns rows changed (0: it was no longer HELD)."""
-        async with self._db.tx.begin() as conn:
-            return await move_hold(conn, hold_id, ReservationStatus.RELEASED, now)
 
-    async def expire_due(self, now: datetime, limit: int) -> list[HoldRecord]:
-        """HELD rows past expires_at -> EXPIRED, at most ``limit`` rows, skipping rows another
-        expirer (or a payment) has locked. Returns the expired rows grouped by hold."""
-        db_now = to_db_time(now)
-        async with self._db.tx.begin() as conn:
-            rows = [
-                _reservation(row)
-                for row in await conn.execute(
-                    r.select()
-                    .where(r.c.status == ReservationStatus.HELD.value, r.c.expires_at <= db_now)
-                    .order_by(r.c.id)
-                    .limit(limit)
-                    .with_for_update(skip_locked=True)
-                )
-            ]
-            if rows:
-                await conn.execute(
-                    r.update()
-                    .where(r.c.id.in_([x.id for x in rows]), r.c.status == ReservationStatus.HELD.value)
-                    .values(status=ReservationStatus.EXPIRED.value, updated_at=db_now)
-                )
-        return group_holds(rows)
+        async def attempt() -> int:
+            async with self._db.tx.begin() as conn:
+                return await move_hold(conn, hold_id, ReservationStatus.RELEASED, now)
+
+        return await self._retry.run(attempt)
 
     async def list_for_user(self, user: UserId, limit: int, before_id: int | None = None) -> list[Reservation]:
         query = r.select().where(r.c.user_id == user)
         if before_id is not None:
             query = query.where(r.c.id < before_id)
         async with self._db.auto.connect() as conn:
-            return [_reservation(row) for row in await conn.execute(query.order_by(r.c.id.desc()).limit(limit))]
+            return [reservation_from_row(row) for row in await conn.execute(query.order_by(r.c.id.desc()).limit(limit))]

@@ -54,7 +54,7 @@ async def webhook(
         if len(body) > MAX_WEBHOOK_BYTES:
             raise InvalidInput("webhook body too large")
         order = await use.handle_webhook(
-            res.payments,
+            res.tx,
             res.seat_locks,
             res.outbox_signal,
             res.clock,
