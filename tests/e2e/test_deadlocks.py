@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from tests.conftest import make_schedule
 from tests.e2e.flows import Auth, admit, hold, order, webhook
+from ticketing.api.app import create_app
 from ticketing.bootstrap import Resources
 from ticketing.settings import Settings
 
@@ -70,3 +71,22 @@ async def test_paid_webhook_that_loses_a_deadlock_is_retried_and_answers_200(
     assert answer.json()["status"] == "PAID"
     assert await order_status(app_res, order_no) == "PAID"
     assert app_res.metrics.db_transaction_retries_total.labels("deadlock")._value.get() >= 1
+
+
+async def test_paid_webhook_that_times_out_waiting_for_a_lock_is_retried_and_answers_200(
+    settings: Settings, auth: Auth, competitor: AsyncConnection
+) -> None:
+    app = create_app(settings.model_copy(update={"database_lock_wait_timeout_s": 1}))
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        res: Resources = app.state.resources
+        _, hold_id, order_no = await ready_order(client, auth, res, "waiter")
+        tx = await competitor.begin()
+        await competitor.execute(sa.text("SELECT id FROM reservation WHERE hold_id = :h FOR UPDATE"), {"h": hold_id})
+        paid = asyncio.create_task(webhook(client, res, order_no, "PAID"))
+        await asyncio.sleep(1.6)  # longer than the lock wait: the first try has timed out
+        await tx.rollback()
+        answer = await asyncio.wait_for(paid, timeout=30)
+        assert answer.status_code == 200, answer.text
+        assert await order_status(res, order_no) == "PAID"
+        assert res.metrics.db_transaction_retries_total.labels("lock_wait_timeout")._value.get() >= 1

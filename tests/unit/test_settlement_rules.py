@@ -1,0 +1,180 @@
+"""The exactly-once decisions (record paid, confirm or refund, expire) over a fake unit of work."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+from sqlalchemy.exc import OperationalError
+
+from tests.unit.fake_uow import FakeTransactions, add_hold, add_order
+from ticketing.adapters.sql.transient import RetryPolicy
+from ticketing.domain.errors import OrderNotFound
+from ticketing.domain.messages import CONFIRM_REQUESTED, REFUND_REQUESTED, ConfirmRequested
+from ticketing.domain.payments import OrderStatus
+from ticketing.domain.reservations import ConfirmOutcome, ReservationStatus
+from ticketing.services.confirmation import decide_confirmation
+from ticketing.services.expiry import expire_holds
+from ticketing.services.payments import record_failed, record_paid
+
+S = ReservationStatus
+
+
+def statuses(tx: FakeTransactions, hold_id: str) -> set[ReservationStatus]:
+    return {r.status for r in tx.state.reservations.values() if r.hold_id == hold_id}
+
+
+async def test_paid_moves_order_and_hold_and_writes_one_confirm_message() -> None:
+    tx = FakeTransactions()
+    add_hold(tx.state, "h1", ["A-1", "A-2"], S.HELD)
+    add_order(tx.state, "o1", "h1", OrderStatus.READY)
+    now = tx.state.clock
+    order, changed = await tx.run(lambda uow: record_paid(uow, "o1", "pg-1", "e1", now))
+    assert (order.status, changed) == (OrderStatus.PAID, True)
+    assert statuses(tx, "h1") == {S.PAYMENT_PENDING}
+    assert [(topic, p["order_no"]) for topic, _, p in tx.state.outbox] == [(CONFIRM_REQUESTED, "o1")]
+    again, changed = await tx.run(lambda uow: record_paid(uow, "o1", "pg-1", "e2", now))
+    assert (again.status, changed) == (OrderStatus.PAID, False)
+    assert len(tx.state.outbox) == 1, "a replayed PAID writes no second message"
+
+
+async def test_paid_after_failed_reopens_the_released_hold_for_the_guard() -> None:
+    tx = FakeTransactions()
+    add_hold(tx.state, "h1", ["A-1"], S.HELD)
+    add_order(tx.state, "o1", "h1", OrderStatus.READY)
+    now = tx.state.clock
+    failed, released = await tx.run(lambda uow: record_failed(uow, "o1", "pg-1", now))
+    assert failed.status is OrderStatus.FAILED
+    assert released is not None
+    assert statuses(tx, "h1") == {S.RELEASED}
+    order, changed = await tx.run(lambda uow: record_paid(uow, "o1", "pg-2", "e1", now))
+    assert (order.status, changed) == (OrderStatus.PAID, True)
+    assert statuses(tx, "h1") == {S.PAYMENT_PENDING}
+    assert len(tx.state.outbox) == 1
+
+
+async def test_failed_after_paid_changes_nothing() -> None:
+    tx = FakeTransactions()
+    add_hold(tx.state, "h1", ["A-1"], S.PAYMENT_PENDING)
+    add_order(tx.state, "o1", "h1", OrderStatus.PAID)
+    order, released = await tx.run(lambda uow: record_failed(uow, "o1", "pg-1", tx.state.clock))
+    assert (order.status, released) == (OrderStatus.PAID, None)
+    assert statuses(tx, "h1") == {S.PAYMENT_PENDING}
+
+
+async def test_webhook_for_an_unknown_order_is_not_found() -> None:
+    tx = FakeTransactions()
+    with pytest.raises(OrderNotFound):
+        await tx.run(lambda uow: record_paid(uow, "missing", "pg", "e", tx.state.clock))
+
+
+async def test_guard_conflict_refunds_the_hold_and_names_the_seats_sold_elsewhere() -> None:
+    tx = FakeTransactions()
+    add_hold(tx.state, "winner", ["A-1"], S.CONFIRMED)
+    tx.state.guard[(1, "A-1")] = 1
+    add_hold(tx.state, "loser", ["A-1", "A-2"], S.PAYMENT_PENDING)
+    add_order(tx.state, "o2", "loser", OrderStatus.PAID)
+    message = ConfirmRequested("e1", "o2", "loser", 1, "u")
+    result = await tx.run(lambda uow: decide_confirmation(uow, message, "refund-1", tx.state.clock))
+    assert result.outcome is ConfirmOutcome.REFUND_REQUESTED
+    assert result.sold_elsewhere == ("A-1",)
+    assert statuses(tx, "loser") == {S.REFUND_PENDING}
+    assert tx.state.orders["o2"].status is OrderStatus.REFUND_PENDING
+    assert [topic for topic, _, _ in tx.state.outbox] == [REFUND_REQUESTED]
+    assert tx.state.guard == {(1, "A-1"): 1}, "the guard row of the winner is untouched"
+
+
+async def test_redelivered_decision_is_a_duplicate_that_still_reports_the_refund_state() -> None:
+    tx = FakeTransactions()
+    add_hold(tx.state, "winner", ["A-1"], S.CONFIRMED)
+    tx.state.guard[(1, "A-1")] = 1
+    add_hold(tx.state, "loser", ["A-1", "A-2"], S.PAYMENT_PENDING)
+    add_order(tx.state, "o2", "loser", OrderStatus.PAID)
+    message = ConfirmRequested("e1", "o2", "loser", 1, "u")
+    await tx.run(lambda uow: decide_confirmation(uow, message, "refund-1", tx.state.clock))
+    again = await tx.run(lambda uow: decide_confirmation(uow, message, "refund-2", tx.state.clock))
+    assert again.outcome is ConfirmOutcome.DUPLICATE
+    assert again.hold is not None
+    assert again.hold.statuses == {S.REFUND_PENDING}
+    assert again.sold_elsewhere == ("A-1",), "so the caller can show the seat SOLD again"
+    assert len(tx.state.outbox) == 1
+
+
+async def test_confirm_claims_every_seat_or_none() -> None:
+    tx = FakeTransactions()
+    add_hold(tx.state, "h1", ["A-1", "A-2"], S.PAYMENT_PENDING)
+    add_order(tx.state, "o1", "h1", OrderStatus.PAID)
+    result = await tx.run(
+        lambda uow: decide_confirmation(uow, ConfirmRequested("e1", "o1", "h1", 1, "u"), "r", tx.state.clock)
+    )
+    assert result.outcome is ConfirmOutcome.CONFIRMED
+    assert sorted(tx.state.guard) == [(1, "A-1"), (1, "A-2")]
+    assert statuses(tx, "h1") == {S.CONFIRMED}
+
+
+def deadlock() -> OperationalError:
+    return OperationalError("UPDATE ...", {}, Exception(1213, "Deadlock found when trying to get lock"))
+
+
+async def test_retry_policy_runs_a_deadlocked_transaction_again() -> None:
+    reasons: list[str] = []
+    tries = 0
+
+    async def attempt() -> str:
+        nonlocal tries
+        tries += 1
+        if tries < 3:
+            raise deadlock()
+        return "done"
+
+    policy = RetryPolicy(attempts=5, base_delay_s=0, on_retry=reasons.append)
+    assert await policy.run(attempt) == "done"
+    assert reasons == ["deadlock", "deadlock"]
+
+
+async def test_retry_policy_gives_up_after_its_attempts_and_never_retries_other_errors() -> None:
+    async def always_deadlocked() -> None:
+        raise deadlock()
+
+    with pytest.raises(OperationalError):
+        await RetryPolicy(attempts=3, base_delay_s=0).run(always_deadlocked)
+
+    calls = 0
+
+    async def duplicate_key() -> None:
+        nonlocal calls
+        calls += 1
+        raise OperationalError("INSERT ...", {}, Exception(1062, "Duplicate entry"))
+
+    with pytest.raises(OperationalError):
+        await RetryPolicy(attempts=3, base_delay_s=0).run(duplicate_key)
+    assert calls == 1
+
+
+class RecordingLocks:
+    def __init__(self) -> None:
+        self.released: list[str] = []
+
+    async def release(self, schedule_id: int, user: str, hold_id: str, seat_nos: object) -> int:
+        self.released.append(hold_id)
+        return 1
+
+
+class FixedClock:
+    def __init__(self, now: datetime) -> None:
+        self._now = now
+
+    def now(self) -> datetime:
+        return self._now
+
+
+async def test_expiry_moves_due_holds_to_expired_then_releases_their_locks() -> None:
+    tx = FakeTransactions()
+    add_hold(tx.state, "due", ["A-1", "A-2"], S.HELD)
+    add_hold(tx.state, "paying", ["A-3"], S.PAYMENT_PENDING)
+    locks = RecordingLocks()
+    expired = await expire_holds(tx, locks, FixedClock(tx.state.clock), 10)  # type: ignore[arg-type]
+    assert expired == 2
+    assert statuses(tx, "due") == {S.EXPIRED}
+    assert statuses(tx, "paying") == {S.PAYMENT_PENDING}
+    assert locks.released == ["due"]
