@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ticketing.adapters.access_tokens import AccessTokens
 from ticketing.adapters.kafka.consumer import KafkaSubscription
+from ticketing.adapters.kafka.dead_letters import KafkaDeadLetters
 from ticketing.adapters.kafka.probe import broker_reachable
 from ticketing.adapters.kafka.producer import KafkaPublisher
 from ticketing.adapters.pass_tokens import PassTokens
@@ -73,6 +74,7 @@ class Resources:
     metrics: Metrics
     audit_records: SqlAudit
     audit_live: RedisAudit
+    dead_letters: KafkaDeadLetters
 
     @property
     def engine(self) -> AsyncEngine:
@@ -189,6 +191,9 @@ async def open_resources(settings: Settings, metrics: Metrics | None = None) -> 
         metrics=metrics,
         audit_records=SqlAudit(engine),
         audit_live=RedisAudit(redis, keys),
+        dead_letters=KafkaDeadLetters(
+            settings.kafka_bootstrap_servers, settings.network_timeout_s, settings.kafka_topic_prefix
+        ),
     )
     try:
         yield resources

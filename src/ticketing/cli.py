@@ -1,4 +1,4 @@
-"""Command line: ``ticketing dev|api|worker|migrate|seed-demo|token|check``."""
+"""Command line: ``ticketing dev|api|worker|migrate|seed-demo|token|check|dlq``."""
 
 from __future__ import annotations
 
@@ -138,6 +138,39 @@ def _check(settings: Settings, schedule_id: int, grace_s: float, as_json: bool) 
     return 0 if report.ok else 1
 
 
+def _dlq(settings: Settings, args: argparse.Namespace) -> int:
+    """List dead letters, or replay them onto their original topics (idempotent consumers
+    make a replay safe to repeat)."""
+    import json
+    from dataclasses import asdict
+
+    from ticketing.bootstrap import open_resources
+    from ticketing.services import dead_letters as use
+
+    async def go() -> int:
+        async with open_resources(settings) as res:
+            if args.action == "list":
+                letters = await use.list_dead_letters(res.dead_letters, args.topic)
+                if args.json:
+                    print(json.dumps([asdict(x) for x in letters], indent=2))
+                else:
+                    for x in letters:
+                        print(f"{x.topic} p{x.partition} @{x.offset} consumer={x.consumer} key={x.key} {x.error}")
+                    print(f"{len(letters)} dead letters")
+                return 0
+            replayed, skipped = await use.replay_dead_letters(
+                res.dead_letters, res.publisher, args.topic, args.offset, args.partition
+            )
+            for x in replayed:
+                print(f"replayed {x.topic} p{x.partition} @{x.offset} -> {x.original_topic}")
+            for x in skipped:
+                print(f"skipped {x.topic} p{x.partition} @{x.offset}: not a JSON object, replaying cannot help")
+            print(f"{len(replayed)} replayed, {len(skipped)} skipped")
+            return 0 if replayed or not skipped else 1
+
+    return asyncio.run(go())
+
+
 def _token(settings: Settings, args: argparse.Namespace) -> int:
     from ticketing.bootstrap import build_access_tokens
     from ticketing.domain.identity import Role
@@ -180,6 +213,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=30.0,
         help="work younger than this (a confirmation on its way, the seat map catching up) is in flight, not stuck",
     )
+    dlq = sub.add_parser("dlq", help="list or replay dead-lettered messages")
+    dlq_sub = dlq.add_subparsers(dest="action", required=True)
+    dlq_list = dlq_sub.add_parser("list", help="every dead letter, oldest first")
+    dlq_list.add_argument("--topic", help="one consumed topic (or its .dlq name); default: all")
+    dlq_list.add_argument("--json", action="store_true", help="print JSON instead of lines")
+    dlq_replay = dlq_sub.add_parser("replay", help="publish dead letters to their original topics again")
+    dlq_replay.add_argument("--topic", help="one consumed topic (or its .dlq name); default: all")
+    dlq_replay.add_argument("--offset", type=int, help="only the letter at this offset of the dead-letter topic")
+    dlq_replay.add_argument("--partition", type=int, help="with --offset: the dead-letter topic's partition")
     args = parser.parse_args(argv)
 
     settings = Settings()
@@ -191,6 +233,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "seed-demo": lambda: _seed_demo(settings),
         "check": lambda: _check(settings, args.schedule, args.grace_s, args.json),
         "token": lambda: _token(settings, args),
+        "dlq": lambda: _dlq(settings, args),
     }
     return commands[args.command]()
 

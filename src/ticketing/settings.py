@@ -65,7 +65,9 @@ class Settings(BaseSettings):
     consumer_fetch_max_wait_ms: int = Field(
         default=20, ge=1, description="how long a fetch may wait for data (Tansu always waits this long)"
     )
-    consumer_max_attempts: int = Field(default=5, ge=1, description="then the message goes to the dead-letter topic")
+    consumer_retry_max_s: float = Field(
+        default=5.0, gt=0, description="longest pause between retries of a message that failed for a passing reason"
+    )
     expirer_batch: int = Field(default=500, ge=1)
     expirer_interval_s: float = Field(default=1.0, gt=0)
     registry_resync_s: float = Field(default=10.0, gt=0)

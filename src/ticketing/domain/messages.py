@@ -90,3 +90,28 @@ class Delivery:
     raw: bytes | None
     payload: dict[str, Any] | None
     decode_error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """A message a consumer could never handle, as the dead-letter topic keeps it."""
+
+    topic: str  # the dead-letter topic
+    partition: int
+    offset: int
+    original_topic: str
+    consumer: str
+    key: str
+    raw: str
+    error: str
+
+    def replayable(self) -> dict[str, Any] | None:
+        """The original payload, if it still decodes to a JSON object; replaying anything
+        else would only dead-letter it again."""
+        import json
+
+        try:
+            payload = json.loads(self.raw)
+        except ValueError:
+            return None
+        return payload if isinstance(payload, dict) else None

@@ -100,6 +100,12 @@ class Metrics:
         self.consumer_dead_lettered_total = Counter(
             "ticketing_consumer_dead_lettered_total", "Messages sent to the dead-letter topic", ["consumer"], registry=r
         )
+        self.consumer_retries_total = Counter(
+            "ticketing_consumer_retries_total",
+            "Messages that failed for a passing reason and will be tried again",
+            ["consumer"],
+            registry=r,
+        )
         self.confirmations_total = Counter(
             "ticketing_confirmations_total", "Holds confirmed (guard rows written)", registry=r
         )

@@ -11,7 +11,7 @@ from ticketing.domain.catalog import Event, NewSchedule, QueuePolicy, Schedule, 
 from ticketing.domain.holds import Hold
 from ticketing.domain.ids import EventId, ScheduleId, SeatNo, UserId
 from ticketing.domain.invariants import LiveState, StoredRecords
-from ticketing.domain.messages import Delivery, OutboxMessage
+from ticketing.domain.messages import DeadLetter, Delivery, OutboxMessage
 from ticketing.domain.payments import OrderStatus, PaymentOrder
 from ticketing.domain.reservations import HoldRecord, Reservation, ReservationStatus
 from ticketing.domain.waiting_room import PassClaims, QueueStatus, RegisteredSchedule, TickResult
@@ -182,11 +182,19 @@ class Subscription(Protocol):
     async def start(self) -> None: ...
     async def fetch(self, timeout_ms: int, max_records: int) -> list[Delivery]: ...
     async def commit(self, record: Delivery) -> None: ...
+    async def rewind(self, unfinished: Sequence[Delivery]) -> None:
+        """Move the fetch position of each partition back to its first unfinished record."""
+        ...
+
     async def lag(self) -> int:
         """Messages on the assigned partitions not yet fetched."""
         ...
 
     async def close(self) -> None: ...
+
+
+class DeadLetterReader(Protocol):
+    async def read(self, topics: Sequence[str]) -> list[DeadLetter]: ...
 
 
 class InvariantRecords(Protocol):

@@ -1,5 +1,6 @@
-"""The shared shape of every Kafka consumer worker: fetch, handle with retries, dead-letter,
-and commit each offset only after its message was handled (the DB commit came first)."""
+"""The shared shape of every Kafka consumer worker: fetch, handle, retry what failed for a
+passing reason until it succeeds, dead-letter only what can never be handled, and commit
+each offset only after its message was handled (the DB commit came first)."""
 
 from __future__ import annotations
 
@@ -37,9 +38,12 @@ class ConsumerWorker:
         self.retry_base_s = retry_base_s
         self._subscription: Subscription | None = None
         self._next_lag_at = 0.0
-        # Exported at 0 from the start: increase() in the dead-letter alert cannot see the
-        # first increment of a series that first appears already at 1.
+        self._failures: dict[tuple[str, int, int], int] = {}
+        self._stop = asyncio.Event()
+        # Exported at 0 from the start: increase() in the alerts cannot see the first
+        # increment of a series that first appears already at 1.
         resources.metrics.consumer_dead_lettered_total.labels(self.name)
+        resources.metrics.consumer_retries_total.labels(self.name)
 
     @staticmethod
     def parse(payload: dict[str, Any], message_type: type[W]) -> W:
@@ -66,15 +70,37 @@ class ConsumerWorker:
             self._subscription = None
 
     async def tick(self, timeout_ms: int = FETCH_TIMEOUT_MS) -> int:
-        """Fetch and handle one batch; each offset is committed right after its message."""
+        """Fetch and handle one batch; each offset is committed right after its message.
+
+        The fetch moved this consumer's position past the whole batch, so when record k
+        cannot be finished (a transient failure, a failed commit or dead-letter publish)
+        every partition is rewound to its first unfinished record before the tick ends:
+        the next fetch starts there, and nothing after k is skipped. Returns how many
+        records were finished.
+        """
         await self.start()
         assert self._subscription is not None
-        records = await self._subscription.fetch(timeout_ms, FETCH_MAX_RECORDS)
-        await self._measure_lag(self._subscription)
-        for record in records:
-            await self.process(record)
-            await self._subscription.commit(record)
+        subscription = self._subscription
+        records = await subscription.fetch(timeout_ms, FETCH_MAX_RECORDS)
+        await self._measure_lag(subscription)
+        for done, record in enumerate(records):
+            try:
+                retry_in_s = await self.process(record)
+                if retry_in_s is None:
+                    await subscription.commit(record)
+            except BaseException:
+                await subscription.rewind(records[done:])
+                raise
+            if retry_in_s is not None:
+                await subscription.rewind(records[done:])
+                await self._pause(retry_in_s)
+                return done
         return len(records)
+
+    async def _pause(self, seconds: float) -> None:
+        """Wait before a retry, cut short when the worker is told to stop."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), timeout=seconds)
 
     async def _measure_lag(self, subscription: Subscription) -> None:
         if time.monotonic() < self._next_lag_at:
@@ -88,32 +114,46 @@ class ConsumerWorker:
             return
         self.res.metrics.consumer_lag_messages.labels(self.name).set(lag)
 
-    async def process(self, record: Delivery) -> None:
+    async def process(self, record: Delivery) -> float | None:
+        """Handle one record. Returns None when it is finished (handled, or dead-lettered as
+        permanently unhandleable), else the seconds to wait before it is tried again.
+
+        Only a permanent error (undecodable, wrong shape) goes to the dead-letter topic. Any
+        other failure -- a database restarting, a lock timeout, Redis unreachable -- is
+        retried without limit, with a doubling delay capped at ``consumer_retry_max_s``:
+        dead-lettering it would strand a paid order until someone replayed it by hand.
+        """
         metrics = self.res.metrics
         started = time.perf_counter()
-        attempts = self.res.settings.consumer_max_attempts
-        error: BaseException | None = None
+        where = (record.topic, record.partition, record.offset)
         try:
-            for attempt in range(1, attempts + 1):
-                try:
-                    if record.payload is None:
-                        raise PermanentError(f"undecodable message: {record.decode_error}")
-                    outcome = await self.handle(record.payload)
-                    metrics.consumer_messages_total.labels(self.name, outcome).inc()
-                    return
-                except PermanentError as exc:
-                    error = exc
-                    break
-                except Exception as exc:
-                    error = exc
-                    log.warning(
-                        "message_failed", consumer=self.name, attempt=attempt, offset=record.offset, error=str(exc)
-                    )
-                    if attempt < attempts:
-                        await asyncio.sleep(self.retry_base_s * 2 ** (attempt - 1))
-            await self.dead_letter(record, error)
+            if record.payload is None:
+                raise PermanentError(f"undecodable message: {record.decode_error}")
+            outcome = await self.handle(record.payload)
+        except PermanentError as exc:
+            await self.dead_letter(record, exc)
+            self._failures.pop(where, None)
+            return None
+        except Exception as exc:
+            attempt = self._failures.get(where, 0) + 1
+            self._failures = {where: attempt}  # only the record at the head of the line matters
+            delay_s = float(min(self.res.settings.consumer_retry_max_s, self.retry_base_s * 2 ** (attempt - 1)))
+            metrics.consumer_retries_total.labels(self.name).inc()
+            log.warning(
+                "message_retry",
+                consumer=self.name,
+                attempt=attempt,
+                partition=record.partition,
+                offset=record.offset,
+                retry_in_s=round(delay_s, 3),
+                error=f"{type(exc).__name__}: {exc}"[:300],
+            )
+            return delay_s
         finally:
             metrics.consumer_processing_seconds.labels(self.name).observe(time.perf_counter() - started)
+        self._failures.pop(where, None)
+        metrics.consumer_messages_total.labels(self.name, outcome).inc()
+        return None
 
     async def dead_letter(self, record: Delivery, error: BaseException | None) -> None:
         envelope = {
@@ -131,6 +171,7 @@ class ConsumerWorker:
         log.error("message_dead_lettered", consumer=self.name, offset=record.offset, error=envelope["error"])
 
     async def run(self, stop: asyncio.Event) -> None:
+        self._stop = stop
         log.info("worker_started", worker=self.name)
         try:
             while not stop.is_set():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -63,6 +64,17 @@ class KafkaSubscription:
         tp = TopicPartition(self._topic_prefix + record.topic, record.partition)
         async with asyncio.timeout(self._timeout_s * 3):
             await self._consumer.commit({tp: OffsetAndMetadata(record.offset + 1, "")})
+
+    async def rewind(self, unfinished: Sequence[Delivery]) -> None:
+        first: dict[TopicPartition, int] = {}
+        for record in unfinished:
+            tp = TopicPartition(self._topic_prefix + record.topic, record.partition)
+            first[tp] = min(first.get(tp, record.offset), record.offset)
+        for tp, offset in first.items():
+            try:
+                self._consumer.seek(tp, offset)
+            except IllegalStateError:
+                continue  # revoked by a rebalance: its new owner starts from the committed offset
 
     async def lag(self) -> int:
         """Messages on this member's assigned partitions past its fetch position (0 while unassigned)."""

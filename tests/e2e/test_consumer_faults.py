@@ -1,0 +1,100 @@
+"""The consumer loop never skips a record and never dead-letters a transient failure.
+
+Real broker: a commit that fails mid-batch must not lose the rest of the batch (the
+fetch position is already past it), and a handler that fails for longer than any fixed
+number of tries must keep being retried until it succeeds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from ticketing.adapters.kafka.consumer import KafkaSubscription
+from ticketing.bootstrap import Resources
+from ticketing.domain.messages import Delivery
+from ticketing.workers.consumer_loop import ConsumerWorker
+
+TOPIC = "test.consumer-faults"
+
+
+class Recording(ConsumerWorker):
+    """Handles a test topic: records every payload; fails as the test scripts it."""
+
+    name = "recording"
+    topic = TOPIC
+    group_id = "recording"
+
+    def __init__(self, resources: Resources, fail_times: int = 0) -> None:
+        super().__init__(resources, retry_base_s=0.01)
+        self.handled: list[int] = []
+        self.fail_times = fail_times
+
+    async def handle(self, payload: dict[str, Any]) -> str:
+        if self.fail_times > 0:
+            self.fail_times -= 1
+            raise ConnectionError("database restarting")
+        self.handled.append(int(payload["n"]))
+        return "ok"
+
+
+class CommitFailsOnce(KafkaSubscription):
+    """The real subscription, with one failed commit at a chosen offset (a broker blip)."""
+
+    fail_at: int = 1
+    failed = False
+
+    async def commit(self, record: Delivery) -> None:
+        if record.offset == self.fail_at and not CommitFailsOnce.failed:
+            CommitFailsOnce.failed = True
+            raise ConnectionError("broker went away during commit")
+        await super().commit(record)
+
+
+async def publish(res: Resources, count: int) -> None:
+    for n in range(count):
+        await res.publisher.publish(TOPIC, "k", {"n": n})
+
+
+async def drain(worker: ConsumerWorker, rounds: int = 12) -> None:
+    for _ in range(rounds):
+        with contextlib.suppress(ConnectionError):  # run() logs this and ticks again; so does the test
+            await worker.tick(timeout_ms=200)
+
+
+async def test_a_failed_commit_mid_batch_does_not_skip_the_rest_of_the_batch(app_res: Resources) -> None:
+    await publish(app_res, 5)
+    worker = Recording(app_res)
+    s = app_res.settings
+    worker._subscription = CommitFailsOnce(
+        s.kafka_bootstrap_servers,
+        [TOPIC],
+        "recording",
+        s.consumer_session_timeout_ms,
+        s.network_timeout_s,
+        s.kafka_topic_prefix,
+        s.consumer_fetch_max_wait_ms,
+    )
+    await worker._subscription.start()
+    try:
+        await drain(worker)
+    finally:
+        await worker.close()
+    assert CommitFailsOnce.failed
+    assert sorted(set(worker.handled)) == [0, 1, 2, 3, 4], worker.handled
+
+
+async def test_a_transient_failure_is_retried_past_any_attempt_limit_and_never_dead_lettered(
+    app_res: Resources,
+) -> None:
+    app_res.settings = app_res.settings.model_copy(update={"consumer_retry_max_s": 0.05})
+    await publish(app_res, 2)
+    worker = Recording(app_res, fail_times=12)
+    try:
+        await drain(worker, rounds=30)
+    finally:
+        await worker.close()
+    assert worker.handled == [0, 1]
+    metrics = app_res.metrics
+    assert metrics.consumer_dead_lettered_total.labels("recording")._value.get() == 0
+    assert metrics.consumer_retries_total.labels("recording")._value.get() == 12
