@@ -68,6 +68,11 @@ class Settings(BaseSettings):
     consumer_retry_max_s: float = Field(
         default=5.0, gt=0, description="longest pause between retries of a message that failed for a passing reason"
     )
+    payment_window_s: int = Field(
+        default=600,
+        ge=1,
+        description="a hold with an order keeps its seats this long while the payment is in flight",
+    )
     expirer_batch: int = Field(default=500, ge=1)
     expirer_interval_s: float = Field(default=1.0, gt=0)
     registry_resync_s: float = Field(default=10.0, gt=0)

@@ -3,6 +3,8 @@ and Redis is brought back in line with what the database decided."""
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -90,3 +92,23 @@ async def _paid_message(client: httpx.AsyncClient, auth: Auth, res: Resources, h
     body = await webhook(client, res, order_no, "PAID")
     assert body.status_code == 200
     return await outbox_payload(res, hold_id)
+
+
+async def test_a_hold_being_paid_keeps_its_seats_past_the_hold_ttl_until_the_payment_settles(
+    client: httpx.AsyncClient, auth: Auth, app_res: Resources, workers: dict[str, object]
+) -> None:
+    schedule = await make_schedule(app_res, hold_ttl_s=1)
+    passes = await admit(client, auth, app_res, schedule.id, ["payer", "snatcher"])
+    hold_id = (await hold(client, auth, schedule.id, "payer", passes["payer"], ["A-1"])).json()["hold_id"]
+    order_no = (await order(client, auth, "payer", hold_id)).json()["order_no"]
+    await asyncio.sleep(1.5)  # past the hold TTL while the buyer is on the provider's page
+    r = await hold(client, auth, schedule.id, "snatcher", passes["snatcher"], ["A-1"])
+    assert (r.status_code, r.json()["code"]) == (409, "SEAT_TAKEN")
+    assert await hold_statuses(client, auth, "payer", hold_id) == {"HELD"}, "the expirer left it alone"
+    assert (await webhook(client, app_res, order_no, "PAID")).json()["status"] == "PAID"
+
+    async def confirmed() -> bool:
+        return await hold_statuses(client, auth, "payer", hold_id) == {"CONFIRMED"}
+
+    await eventually(confirmed, timeout_s=15)
+    assert await confirmed_rows(app_res, schedule.id) == ["A-1"]

@@ -77,12 +77,29 @@ async def pay(res: Resources, hold: Hold) -> tuple[PaymentOrder, ConfirmRequeste
     a later test on the same database must not pick the message up.
     """
     order, _ = await create_payment(
-        res.reservations, res.payments, res.catalog, res.clock, hold.hold_id, hold.user, f"key-{hold.hold_id}"
+        res.reservations,
+        res.payments,
+        res.catalog,
+        res.seat_locks,
+        res.tx,
+        res.clock,
+        hold.hold_id,
+        hold.user,
+        f"key-{hold.hold_id}",
+        res.settings.payment_window_s,
     )
     body = json.dumps({"status": "PAID", "pg_tx_id": f"pg-{order.order_no}"}).encode()
     secret = res.settings.webhook_secret
     paid = await handle_webhook(
-        res.tx, res.seat_locks, res.outbox_signal, res.clock, secret, order.order_no, body, sign(secret, body)
+        res.tx,
+        res.seat_locks,
+        res.outbox_signal,
+        res.clock,
+        secret,
+        order.order_no,
+        body,
+        sign(secret, body),
+        res.settings.payment_window_s,
     )
     ob = t.outbox_event
     mine = sa.and_(ob.c.topic == CONFIRM_REQUESTED, ob.c.payload.like(f'%"{order.order_no}"%'))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -73,11 +73,12 @@ class _Holds:
         }
         return [h for h in [await self.get(x) for x in sorted(due)][:limit] if h is not None]
 
-    async def extend(self, hold_id: str, until: datetime, now: datetime) -> int:
+    async def extend(self, hold_id: str, window_s: int, now: datetime) -> int:
+        until = self.s.clock + timedelta(seconds=window_s)
         changed = 0
         for rid, r in list(self.s.reservations.items()):
-            if r.hold_id == hold_id and r.status is ReservationStatus.HELD and r.expires_at < until:
-                self.s.reservations[rid] = replace(r, expires_at=until)
+            if r.hold_id == hold_id and r.status is ReservationStatus.HELD and r.expires_at > self.s.clock:
+                self.s.reservations[rid] = replace(r, expires_at=max(r.expires_at, until))
                 changed += 1
         return changed
 

@@ -29,12 +29,13 @@ async def test_paid_moves_order_and_hold_and_writes_one_confirm_message() -> Non
     add_hold(tx.state, "h1", ["A-1", "A-2"], S.HELD)
     add_order(tx.state, "o1", "h1", OrderStatus.READY)
     now = tx.state.clock
-    order, changed = await tx.run(lambda uow: record_paid(uow, "o1", "pg-1", "e1", now))
-    assert (order.status, changed) == (OrderStatus.PAID, True)
-    assert statuses(tx, "h1") == {S.PAYMENT_PENDING}
+    order, paid = await tx.run(lambda uow: record_paid(uow, "o1", "pg-1", "e1", now))
+    assert order.status is OrderStatus.PAID
+    assert paid is not None
+    assert paid.statuses == {S.PAYMENT_PENDING}
     assert [(topic, p["order_no"]) for topic, _, p in tx.state.outbox] == [(CONFIRM_REQUESTED, "o1")]
-    again, changed = await tx.run(lambda uow: record_paid(uow, "o1", "pg-1", "e2", now))
-    assert (again.status, changed) == (OrderStatus.PAID, False)
+    again, paid = await tx.run(lambda uow: record_paid(uow, "o1", "pg-1", "e2", now))
+    assert (again.status, paid) == (OrderStatus.PAID, None)
     assert len(tx.state.outbox) == 1, "a replayed PAID writes no second message"
 
 
@@ -47,8 +48,8 @@ async def test_paid_after_failed_reopens_the_released_hold_for_the_guard() -> No
     assert failed.status is OrderStatus.FAILED
     assert released is not None
     assert statuses(tx, "h1") == {S.RELEASED}
-    order, changed = await tx.run(lambda uow: record_paid(uow, "o1", "pg-2", "e1", now))
-    assert (order.status, changed) == (OrderStatus.PAID, True)
+    order, paid = await tx.run(lambda uow: record_paid(uow, "o1", "pg-2", "e1", now))
+    assert (order.status, paid is not None) == (OrderStatus.PAID, True)
     assert statuses(tx, "h1") == {S.PAYMENT_PENDING}
     assert len(tx.state.outbox) == 1
 

@@ -7,6 +7,8 @@ from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 
+import structlog
+
 from ticketing.domain.errors import (
     BadSignature,
     HoldExpired,
@@ -14,6 +16,7 @@ from ticketing.domain.errors import (
     InvalidInput,
     NotOwner,
     OrderNotFound,
+    SeatTaken,
 )
 from ticketing.domain.ids import UserId
 from ticketing.domain.messages import CONFIRM_REQUESTED, ConfirmRequested, new_event_id
@@ -31,6 +34,8 @@ from ticketing.services.ports import (
     UnitOfWork,
 )
 
+log = structlog.get_logger("ticketing.payments")
+
 MAX_IDEMPOTENCY_KEY_LEN = 128
 MAX_PG_TX_ID_LEN = 128
 
@@ -39,31 +44,52 @@ async def create_payment(
     reservations: ReservationStore,
     payments: PaymentStore,
     prices: SeatPrices,
+    locks: SeatLocks,
+    tx: Transactions,
     clock: Clock,
     hold_id: str,
     user: UserId,
     idempotency_key: str | None,
+    payment_window_s: int,
 ) -> tuple[PaymentOrder, bool]:
     """A READY order for the caller's live hold; the amount is the sum of its seat prices.
 
-    Idempotent: the same key (or a second request for the same hold) returns the same
-    order. Returns (order, created). Raises IdempotencyKeyRequired, HoldNotFound,
-    NotOwner, HoldExpired, IdempotencyKeyReused.
+    From here on the hold keeps its seats for the payment window (Redis locks and the
+    database expiry both), not just its hold TTL: a buyer on the provider's page must not
+    lose the seat to the next buyer and then be refunded. Idempotent: the same key (or a
+    second request for the same hold) returns the same order. Returns (order, created).
+    Raises IdempotencyKeyRequired, HoldNotFound, NotOwner, HoldExpired, IdempotencyKeyReused.
     """
     key = (idempotency_key or "").strip()
     if not key or len(key) > MAX_IDEMPOTENCY_KEY_LEN:
         raise IdempotencyKeyRequired(f"send an Idempotency-Key header of 1-{MAX_IDEMPOTENCY_KEY_LEN} characters")
     hold = await owned_hold(reservations, hold_id, user)
+    if hold.statuses != {ReservationStatus.HELD}:
+        return await _existing_order(payments, hold_id)
+    try:
+        await locks.extend(hold.schedule_id, user, hold_id, hold.seat_nos, payment_window_s * 1000)
+    except SeatTaken:
+        # The lock lapsed and another buyer holds a seat now: this hold is over.
+        return await _existing_order(payments, hold_id)
+    # The database decides liveness by its own clock, and moves the expiry with it.
     now = clock.now()
-    if not hold.is_live_hold(now):
-        # A replay of an order made while the hold was live still gets that order.
+    if not await tx.run(lambda uow: uow.holds.extend(hold_id, payment_window_s, now)):
         existing = await payments.get_order_for_hold(hold_id)
         if existing is not None:
             return existing, False
+        await locks.release(hold.schedule_id, user, hold_id, hold.seat_nos)
         raise HoldExpired()
     seat_prices = await prices.seat_prices(hold.schedule_id)
     amount = sum((seat_prices[s] for s in hold.seat_nos), Decimal(0))
     return await payments.create_order(hold, amount, key, now)
+
+
+async def _existing_order(payments: PaymentStore, hold_id: str) -> tuple[PaymentOrder, bool]:
+    """A replay of an order made while the hold was live still gets that order."""
+    existing = await payments.get_order_for_hold(hold_id)
+    if existing is None:
+        raise HoldExpired()
+    return existing, False
 
 
 async def get_payment(payments: PaymentStore, order_no: str, user: UserId) -> PaymentOrder:
@@ -97,6 +123,7 @@ async def handle_webhook(
     order_no: str,
     body: bytes,
     signature: str | None,
+    payment_window_s: int,
 ) -> PaymentOrder:
     """The provider's callback, verified over the raw body (HMAC-SHA256, constant time).
 
@@ -110,9 +137,10 @@ async def handle_webhook(
     outcome, pg_tx_id = parse_webhook(body)
     now = clock.now()
     if outcome is WebhookOutcome.PAID:
-        order, changed = await tx.run(lambda uow: record_paid(uow, order_no, pg_tx_id, new_event_id(), now))
-        if changed:
+        order, paid_hold = await tx.run(lambda uow: record_paid(uow, order_no, pg_tx_id, new_event_id(), now))
+        if paid_hold is not None:
             await signal.notify()  # after the commit, never inside it
+            await _keep_seats_while_confirming(locks, order, paid_hold, payment_window_s)
         return order
     order, released = await tx.run(lambda uow: record_failed(uow, order_no, pg_tx_id, now))
     if released is not None:
@@ -120,23 +148,37 @@ async def handle_webhook(
     return order
 
 
+async def _keep_seats_while_confirming(
+    locks: SeatLocks, order: PaymentOrder, hold: HoldRecord, payment_window_s: int
+) -> None:
+    """Paid seats stay locked until the confirmation sells them. Best effort: the payment is
+    committed whatever Redis says, and if a lock cannot be kept the guard still decides
+    (the reconciler re-takes locks of paid holds from the database)."""
+    try:
+        await locks.extend(hold.schedule_id, hold.user_id, hold.hold_id, hold.seat_nos, payment_window_s * 1000)
+    except SeatTaken as exc:
+        log.warning("paid_seats_taken", order_no=order.order_no, seats=exc.extra.get("seat_nos"))
+    except Exception as exc:
+        log.warning("paid_seats_not_extended", order_no=order.order_no, error=f"{type(exc).__name__}: {exc}")
+
+
 async def record_paid(
     uow: UnitOfWork, order_no: str, pg_tx_id: str, event_id: str, now: datetime
-) -> tuple[PaymentOrder, bool]:
+) -> tuple[PaymentOrder, HoldRecord | None]:
     """The money was captured: READY (or FAILED, a capture after a decline) -> PAID, the
     hold's rows -> PAYMENT_PENDING, and the confirm message, all in the caller's unit of
-    work. Returns (order as it now is, whether this call changed it); a replay, or PAID for
-    an order already past PAID, changes nothing. Raises OrderNotFound."""
+    work. Returns (order as it now is, the paid hold if this call changed anything); a
+    replay, or PAID for an order already past PAID, changes nothing. Raises OrderNotFound."""
     order = await uow.orders.get(order_no, for_update=True)
     if order is None:
         raise OrderNotFound()
     if not may_move(order.status, OrderStatus.PAID):
-        return order, False
+        return order, None
     await uow.orders.move(order_no, OrderStatus.PAID, now, pg_tx_id)
     await uow.holds.move(order.hold_id, ReservationStatus.PAYMENT_PENDING, now)
     message = ConfirmRequested(event_id, order_no, order.hold_id, order.schedule_id, order.user_id)
     await uow.outbox.append(CONFIRM_REQUESTED, str(order.schedule_id), message.to_dict(), now)
-    return replace(order, status=OrderStatus.PAID, pg_tx_id=pg_tx_id), True
+    return replace(order, status=OrderStatus.PAID, pg_tx_id=pg_tx_id), await uow.holds.get(order.hold_id)
 
 
 async def record_failed(

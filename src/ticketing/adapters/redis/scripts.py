@@ -22,6 +22,7 @@ class Scripts:
     pass_alive: AsyncScript
     hold: AsyncScript
     release: AsyncScript
+    extend: AsyncScript
     sell: AsyncScript
     mark_sold: AsyncScript
 

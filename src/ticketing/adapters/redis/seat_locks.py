@@ -73,6 +73,25 @@ class RedisSeatLocks:
         args = [hold_id, user_hold_member(hold_id, len(seat_nos)), *seat_nos]
         return int(await self._scripts.release(keys=keys, args=args))
 
+    async def extend(
+        self, schedule_id: ScheduleId, user: UserId, hold_id: str, seat_nos: Sequence[SeatNo], ttl_ms: int
+    ) -> datetime:
+        """Keep the hold's locks for at least ``ttl_ms`` more (re-taking lapsed ones nobody
+        else took); returns the new lock expiry. Raises SeatTaken if another hold has a seat."""
+        k = self._keys
+        keys = [
+            k.user_holds(schedule_id, user),
+            k.seat_state(schedule_id),
+            k.seat_events(schedule_id),
+            *(k.seat_lock(schedule_id, s) for s in seat_nos),
+        ]
+        args: list[str | int] = [hold_id, user_hold_member(hold_id, len(seat_nos)), ttl_ms, *seat_nos]
+        reply = await self._scripts.extend(keys=keys, args=args)
+        if int(reply[0]) == 1:
+            return ms_to_datetime(int(reply[1]))
+        taken = [text(s) for s in reply[1:]]
+        raise SeatTaken(f"taken: {', '.join(taken[:10])}", seat_nos=taken)
+
     async def sell(self, schedule_id: ScheduleId, user: UserId, hold_id: str, seat_nos: Sequence[SeatNo]) -> int:
         """Show confirmed seats SOLD and give back the user's pass; idempotent."""
         k = self._keys

@@ -89,13 +89,12 @@ class _Holds:
         )
         return group_holds([reservation_from_row(row) for row in rows])
 
-    async def extend(self, hold_id: str, until: datetime, now: datetime) -> int:
+    async def extend(self, hold_id: str, window_s: int, now: datetime) -> int:
+        until = sa.func.date_add(DB_NOW, sa.text(f"INTERVAL {int(window_s)} SECOND"))
         result = await self._conn.execute(
             r.update()
-            .where(
-                r.c.hold_id == hold_id, r.c.status == ReservationStatus.HELD.value, r.c.expires_at < to_db_time(until)
-            )
-            .values(expires_at=to_db_time(until), updated_at=to_db_time(now))
+            .where(r.c.hold_id == hold_id, r.c.status == ReservationStatus.HELD.value, r.c.expires_at > DB_NOW)
+            .values(expires_at=sa.func.greatest(r.c.expires_at, until), updated_at=to_db_time(now))
         )
         return int(result.rowcount)
 

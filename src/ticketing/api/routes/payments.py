@@ -32,7 +32,16 @@ async def create_payment(
 ) -> PaymentOut:
     """A READY order for my hold; the same Idempotency-Key returns the same order (200)."""
     order, created = await use.create_payment(
-        res.reservations, res.payments, res.catalog, res.clock, body.hold_id, user.user_id, idempotency_key
+        res.reservations,
+        res.payments,
+        res.catalog,
+        res.seat_locks,
+        res.tx,
+        res.clock,
+        body.hold_id,
+        user.user_id,
+        idempotency_key,
+        res.settings.payment_window_s,
     )
     if created:
         res.metrics.payment_orders_created_total.inc()
@@ -62,6 +71,7 @@ async def webhook(
             order_no,
             body,
             x_signature,
+            res.settings.payment_window_s,
         )
     except TicketingError as exc:
         res.metrics.payment_webhooks_total.labels(exc.code.lower()).inc()
