@@ -1,4 +1,4 @@
-"""Reliability: retry bookkeeping on payment orders (refund retries, stuck-order republishing).
+"""Reliability: the reconciler's bookkeeping on payment orders (when to check, tries, last error).
 
 Revision ID: 0003
 Revises: 0002
@@ -17,14 +17,14 @@ TS = mysql.DATETIME(fsp=6)
 
 
 def upgrade() -> None:
+    op.add_column("payment_order", sa.Column("check_at", TS, nullable=True))
     op.add_column("payment_order", sa.Column("retries", sa.Integer, nullable=False, server_default="0"))
-    op.add_column("payment_order", sa.Column("retry_at", TS, nullable=True))
     op.add_column("payment_order", sa.Column("last_error", sa.String(500), nullable=True))
-    op.create_index("ix_payment_order_status_updated", "payment_order", ["status", "updated_at"])
+    op.create_index("ix_payment_order_check_at", "payment_order", ["check_at"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_payment_order_status_updated", "payment_order")
+    op.drop_index("ix_payment_order_check_at", "payment_order")
     op.drop_column("payment_order", "last_error")
-    op.drop_column("payment_order", "retry_at")
     op.drop_column("payment_order", "retries")
+    op.drop_column("payment_order", "check_at")

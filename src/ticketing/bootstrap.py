@@ -37,8 +37,10 @@ from ticketing.adapters.sql.database import Database, open_database
 from ticketing.adapters.sql.outbox import SqlOutbox
 from ticketing.adapters.sql.payments import SqlPayments
 from ticketing.adapters.sql.reservations import SqlReservations
+from ticketing.adapters.sql.seat_truth import SqlSeatTruth
 from ticketing.adapters.sql.transient import RetryPolicy
 from ticketing.adapters.sql.unit_of_work import SqlTransactions
+from ticketing.domain.payments import SettlementPolicy
 from ticketing.observability.metrics import Metrics
 from ticketing.settings import Settings
 
@@ -75,6 +77,8 @@ class Resources:
     audit_records: SqlAudit
     audit_live: RedisAudit
     dead_letters: KafkaDeadLetters
+    settlement: SettlementPolicy
+    seat_truth: SqlSeatTruth
 
     @property
     def engine(self) -> AsyncEngine:
@@ -191,6 +195,8 @@ async def open_resources(settings: Settings, metrics: Metrics | None = None) -> 
         metrics=metrics,
         audit_records=SqlAudit(engine),
         audit_live=RedisAudit(redis, keys),
+        settlement=SettlementPolicy(settings.payment_window_s, settings.settle_within_s),
+        seat_truth=SqlSeatTruth(engine),
         dead_letters=KafkaDeadLetters(
             settings.kafka_bootstrap_servers, settings.network_timeout_s, settings.kafka_topic_prefix
         ),

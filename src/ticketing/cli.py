@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 
 from ticketing.settings import Settings
 
-WORKER_NAMES = ("queue-advancer", "hold-expirer", "outbox-relay", "confirm-consumer", "refunder")
+WORKER_NAMES = ("queue-advancer", "hold-expirer", "outbox-relay", "confirm-consumer", "refunder", "reconciler")
 
 
 def _dev(settings: Settings) -> int:
@@ -119,6 +119,10 @@ def _check(settings: Settings, schedule_id: int, grace_s: float, as_json: bool) 
             "schedule_id": report.schedule_id,
             "violations": [{"invariant": v.invariant.value, "detail": v.detail} for v in report.violations],
             "checked": dict(report.checked),
+            "pending_refunds": [
+                {"order_no": r.order_no, "since": r.since.isoformat(), "retries": r.retries, "last_error": r.last_error}
+                for r in report.pending_refunds
+            ],
         }
         print(json.dumps(document, indent=2))
     else:
@@ -131,6 +135,11 @@ def _check(settings: Settings, schedule_id: int, grace_s: float, as_json: bool) 
         for invariant, n in counts.items():
             if n > MAX_LINES_PER_INVARIANT:
                 print(f"[{invariant}] ... and {n - MAX_LINES_PER_INVARIANT} more (see --json)")
+        for r in report.pending_refunds:
+            print(
+                f"[pending_refund] order {r.order_no} waiting since {r.since.isoformat()}, "
+                f"{r.retries} attempts, last error: {r.last_error or '-'}"
+            )
         by_invariant = ", ".join(f"{invariant}: {n}" for invariant, n in counts.items())
         checked = ", ".join(f"{name}={n}" for name, n in report.checked.items())
         breakdown = f"{by_invariant}; " if by_invariant else ""

@@ -73,6 +73,12 @@ class Settings(BaseSettings):
         ge=1,
         description="a hold with an order keeps its seats this long while the payment is in flight",
     )
+    settle_within_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="a paid order not confirmed or refunded by then is re-published (or its refund retried)",
+    )
+    reconciler_interval_s: float = Field(default=2.0, gt=0, description="pause between reconciler rounds")
     expirer_batch: int = Field(default=500, ge=1)
     expirer_interval_s: float = Field(default=1.0, gt=0)
     registry_resync_s: float = Field(default=10.0, gt=0)

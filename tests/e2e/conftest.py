@@ -32,10 +32,12 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 async def app_res(app: FastAPI) -> Resources:
     """The app's resources. Outbox rows left PENDING by earlier tests (which ran no relay)
-    are settled first, so a relay in this test publishes only this test's messages."""
+    are settled first, so a relay in this test publishes only this test's messages, and
+    earlier tests' orders are taken off the reconciler's watch list for the same reason."""
     resources: Resources = app.state.resources
     async with resources.engine.begin() as conn:
         await conn.execute(sa.text("UPDATE outbox_event SET status = 'SENT' WHERE status = 'PENDING'"))
+        await conn.execute(sa.text("UPDATE payment_order SET check_at = NULL WHERE check_at IS NOT NULL"))
     return resources
 
 
@@ -57,6 +59,7 @@ async def workers(app_res: Resources) -> AsyncIterator[dict[str, object]]:
     from ticketing.workers.hold_expirer import HoldExpirer
     from ticketing.workers.outbox_relay import OutboxRelay
     from ticketing.workers.queue_advancer import QueueAdvancer
+    from ticketing.workers.reconciler import Reconciler
     from ticketing.workers.refunder import Refunder
 
     running = {
@@ -65,6 +68,7 @@ async def workers(app_res: Resources) -> AsyncIterator[dict[str, object]]:
         "outbox-relay": OutboxRelay(app_res),
         "confirm-consumer": ConfirmConsumer(app_res),
         "refunder": Refunder(app_res),
+        "reconciler": Reconciler(app_res),
     }
     await running["confirm-consumer"].start()  # type: ignore[attr-defined]
     await running["refunder"].start()  # type: ignore[attr-defined]

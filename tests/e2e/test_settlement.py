@@ -67,10 +67,13 @@ async def test_redelivered_refund_decision_reapplies_the_release_redis_missed(
     schedule = await make_schedule(app_res)
     first_hold, _ = await buy(client, auth, app_res, schedule.id, "first", ["A-1"])
     first = ConfirmRequested.from_dict(await outbox_payload(app_res, first_hold))
-    await confirm_seats(app_res.tx, app_res.seat_locks, app_res.outbox_signal, app_res.clock, first)
+    await confirm_seats(app_res.tx, app_res.seat_locks, app_res.outbox_signal, app_res.clock, first, app_res.settlement)
     assert await hold_statuses(client, auth, "first", first_hold) == {"CONFIRMED"}
     await delete_keys(app_res.settings.redis_url, app_res.settings.redis_key_prefix)  # Redis forgets the sale
     await app_res.waiting_room.register(schedule)
+    # ... and is wrongly taken as intact (no rebuild), the worst case the guard exists for:
+    # the second buyer can hold and pay for the sold seat.
+    await app_res.seat_locks.mark_intact(schedule.id)
     passes = await admit(client, auth, app_res, schedule.id, ["second"])
     second_hold = (await hold(client, auth, schedule.id, "second", passes["second"], ["A-1", "A-2"])).json()["hold_id"]
     message = ConfirmRequested.from_dict(await _paid_message(client, auth, app_res, second_hold))
@@ -78,10 +81,14 @@ async def test_redelivered_refund_decision_reapplies_the_release_redis_missed(
     unreachable = app_res.settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{free_port()}/0"})
     async with open_resources(unreachable) as cut_off:
         with pytest.raises(RedisConnectionError):
-            await confirm_seats(app_res.tx, cut_off.seat_locks, app_res.outbox_signal, app_res.clock, message)
+            await confirm_seats(
+                app_res.tx, cut_off.seat_locks, app_res.outbox_signal, app_res.clock, message, app_res.settlement
+            )
     assert (await seat_states(client, schedule.id))["A-2"] == "HELD"
     # The redelivery is a duplicate for the database, but Redis must still be told.
-    again = await confirm_seats(app_res.tx, app_res.seat_locks, app_res.outbox_signal, app_res.clock, message)
+    again = await confirm_seats(
+        app_res.tx, app_res.seat_locks, app_res.outbox_signal, app_res.clock, message, app_res.settlement
+    )
     assert again.outcome is ConfirmOutcome.DUPLICATE
     states = await seat_states(client, schedule.id)
     assert (states["A-1"], states["A-2"]) == ("SOLD", "AVAILABLE")
@@ -112,3 +119,19 @@ async def test_a_hold_being_paid_keeps_its_seats_past_the_hold_ttl_until_the_pay
 
     await eventually(confirmed, timeout_s=15)
     assert await confirmed_rows(app_res, schedule.id) == ["A-1"]
+
+
+async def test_the_per_user_limit_holds_at_payment_even_when_redis_forgot_the_count(
+    client: httpx.AsyncClient, auth: Auth, app_res: Resources
+) -> None:
+    schedule = await make_schedule(app_res, max_seats_per_user=2)
+    passes = await admit(client, auth, app_res, schedule.id, ["greedy"])
+    first = (await hold(client, auth, schedule.id, "greedy", passes["greedy"], ["A-1", "A-2"])).json()["hold_id"]
+    assert (await order(client, auth, "greedy", first)).status_code == 201
+    # Redis loses this user's count (and only that): the hold script lets two more seats through.
+    await app_res.redis.delete(app_res.keys.user_holds(schedule.id, "greedy"))
+    r = await hold(client, auth, schedule.id, "greedy", passes["greedy"], ["A-3", "A-4"])
+    assert r.status_code == 201
+    r = await order(client, auth, "greedy", r.json()["hold_id"])
+    assert (r.status_code, r.json()["code"]) == (422, "TOO_MANY_SEATS")
+    assert r.json()["already_held"] == 2

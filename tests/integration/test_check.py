@@ -80,13 +80,14 @@ async def pay(res: Resources, hold: Hold) -> tuple[PaymentOrder, ConfirmRequeste
         res.reservations,
         res.payments,
         res.catalog,
+        res.catalog,
         res.seat_locks,
         res.tx,
         res.clock,
         hold.hold_id,
         hold.user,
         f"key-{hold.hold_id}",
-        res.settings.payment_window_s,
+        res.settlement,
     )
     body = json.dumps({"status": "PAID", "pg_tx_id": f"pg-{order.order_no}"}).encode()
     secret = res.settings.webhook_secret
@@ -99,7 +100,7 @@ async def pay(res: Resources, hold: Hold) -> tuple[PaymentOrder, ConfirmRequeste
         order.order_no,
         body,
         sign(secret, body),
-        res.settings.payment_window_s,
+        res.settlement,
     )
     ob = t.outbox_event
     mine = sa.and_(ob.c.topic == CONFIRM_REQUESTED, ob.c.payload.like(f'%"{order.order_no}"%'))
@@ -111,7 +112,7 @@ async def pay(res: Resources, hold: Hold) -> tuple[PaymentOrder, ConfirmRequeste
 
 async def confirm(res: Resources, message: ConfirmRequested) -> None:
     """What the confirm consumer does with the message."""
-    result = await confirm_seats(res.tx, res.seat_locks, res.outbox_signal, res.clock, message)
+    result = await confirm_seats(res.tx, res.seat_locks, res.outbox_signal, res.clock, message, res.settlement)
     assert result.outcome is ConfirmOutcome.CONFIRMED
 
 

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from ticketing.domain.ids import ScheduleId, SeatNo, UserId
-from ticketing.domain.payments import OrderStatus, PaymentOrder, order_sources_of
+from ticketing.domain.payments import DueOrder, OrderStatus, PaymentOrder, order_sources_of
 from ticketing.domain.reservations import HoldRecord, Reservation, ReservationStatus, sources_of
 
 T = TypeVar("T")
@@ -29,6 +29,7 @@ class State:
     outbox: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
     processed: set[tuple[str, str]] = field(default_factory=set)
     retries: dict[str, int] = field(default_factory=dict)
+    checks: dict[str, float | None] = field(default_factory=dict)  # seconds until due; 0: due now
     clock: datetime = field(default_factory=lambda: datetime(2026, 1, 1, tzinfo=UTC))
 
 
@@ -46,8 +47,18 @@ class _Orders:
         self.s.orders[order_no] = replace(order, status=target, pg_tx_id=pg_tx_id or order.pg_tx_id)
         return True
 
-    async def note_retry(self, order_no: str, error: str | None, retry_at: datetime, now: datetime) -> None:
+    async def schedule_check(self, order_no: str, in_s: float | None) -> None:
+        self.s.checks[order_no] = in_s
+
+    async def note_retry(self, order_no: str, error: str | None, in_s: float) -> None:
         self.s.retries[order_no] = self.s.retries.get(order_no, 0) + 1
+        self.s.checks[order_no] = in_s
+
+    async def claim_due(self, limit: int, lease_s: float) -> list[DueOrder]:
+        due = [DueOrder(o, self.s.retries.get(n, 0)) for n, o in self.s.orders.items() if self.s.checks.get(n) == 0]
+        for d in due[:limit]:
+            self.s.checks[d.order.order_no] = lease_s
+        return due[:limit]
 
 
 class _Holds:
@@ -72,6 +83,17 @@ class _Holds:
             h for h in due if any(r.expires_at <= self.s.clock for r in self.s.reservations.values() if r.hold_id == h)
         }
         return [h for h in [await self.get(x) for x in sorted(due)][:limit] if h is not None]
+
+    async def seats_counted_for_user(self, schedule_id: ScheduleId, user: UserId, excluding: str) -> int:
+        paying = {o.hold_id for o in self.s.orders.values() if o.status is OrderStatus.READY}
+        counted = {ReservationStatus.PAYMENT_PENDING, ReservationStatus.CONFIRMED}
+        return sum(
+            1
+            for r in self.s.reservations.values()
+            if r.user_id == user
+            and r.hold_id != excluding
+            and (r.status in counted or (r.status is ReservationStatus.HELD and r.hold_id in paying))
+        )
 
     async def extend(self, hold_id: str, window_s: int, now: datetime) -> int:
         until = self.s.clock + timedelta(seconds=window_s)

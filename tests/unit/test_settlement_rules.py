@@ -29,12 +29,12 @@ async def test_paid_moves_order_and_hold_and_writes_one_confirm_message() -> Non
     add_hold(tx.state, "h1", ["A-1", "A-2"], S.HELD)
     add_order(tx.state, "o1", "h1", OrderStatus.READY)
     now = tx.state.clock
-    order, paid = await tx.run(lambda uow: record_paid(uow, "o1", "pg-1", "e1", now))
+    order, paid = await tx.run(lambda uow: record_paid(uow, "o1", "pg-1", "e1", now, 60))
     assert order.status is OrderStatus.PAID
     assert paid is not None
     assert paid.statuses == {S.PAYMENT_PENDING}
     assert [(topic, p["order_no"]) for topic, _, p in tx.state.outbox] == [(CONFIRM_REQUESTED, "o1")]
-    again, paid = await tx.run(lambda uow: record_paid(uow, "o1", "pg-1", "e2", now))
+    again, paid = await tx.run(lambda uow: record_paid(uow, "o1", "pg-1", "e2", now, 60))
     assert (again.status, paid) == (OrderStatus.PAID, None)
     assert len(tx.state.outbox) == 1, "a replayed PAID writes no second message"
 
@@ -48,7 +48,7 @@ async def test_paid_after_failed_reopens_the_released_hold_for_the_guard() -> No
     assert failed.status is OrderStatus.FAILED
     assert released is not None
     assert statuses(tx, "h1") == {S.RELEASED}
-    order, paid = await tx.run(lambda uow: record_paid(uow, "o1", "pg-2", "e1", now))
+    order, paid = await tx.run(lambda uow: record_paid(uow, "o1", "pg-2", "e1", now, 60))
     assert (order.status, paid is not None) == (OrderStatus.PAID, True)
     assert statuses(tx, "h1") == {S.PAYMENT_PENDING}
     assert len(tx.state.outbox) == 1
@@ -66,7 +66,7 @@ async def test_failed_after_paid_changes_nothing() -> None:
 async def test_webhook_for_an_unknown_order_is_not_found() -> None:
     tx = FakeTransactions()
     with pytest.raises(OrderNotFound):
-        await tx.run(lambda uow: record_paid(uow, "missing", "pg", "e", tx.state.clock))
+        await tx.run(lambda uow: record_paid(uow, "missing", "pg", "e", tx.state.clock, 60))
 
 
 async def test_guard_conflict_refunds_the_hold_and_names_the_seats_sold_elsewhere() -> None:
@@ -76,7 +76,7 @@ async def test_guard_conflict_refunds_the_hold_and_names_the_seats_sold_elsewher
     add_hold(tx.state, "loser", ["A-1", "A-2"], S.PAYMENT_PENDING)
     add_order(tx.state, "o2", "loser", OrderStatus.PAID)
     message = ConfirmRequested("e1", "o2", "loser", 1, "u")
-    result = await tx.run(lambda uow: decide_confirmation(uow, message, "refund-1", tx.state.clock))
+    result = await tx.run(lambda uow: decide_confirmation(uow, message, "refund-1", tx.state.clock, 60))
     assert result.outcome is ConfirmOutcome.REFUND_REQUESTED
     assert result.sold_elsewhere == ("A-1",)
     assert statuses(tx, "loser") == {S.REFUND_PENDING}
@@ -92,8 +92,8 @@ async def test_redelivered_decision_is_a_duplicate_that_still_reports_the_refund
     add_hold(tx.state, "loser", ["A-1", "A-2"], S.PAYMENT_PENDING)
     add_order(tx.state, "o2", "loser", OrderStatus.PAID)
     message = ConfirmRequested("e1", "o2", "loser", 1, "u")
-    await tx.run(lambda uow: decide_confirmation(uow, message, "refund-1", tx.state.clock))
-    again = await tx.run(lambda uow: decide_confirmation(uow, message, "refund-2", tx.state.clock))
+    await tx.run(lambda uow: decide_confirmation(uow, message, "refund-1", tx.state.clock, 60))
+    again = await tx.run(lambda uow: decide_confirmation(uow, message, "refund-2", tx.state.clock, 60))
     assert again.outcome is ConfirmOutcome.DUPLICATE
     assert again.hold is not None
     assert again.hold.statuses == {S.REFUND_PENDING}
@@ -106,7 +106,7 @@ async def test_confirm_claims_every_seat_or_none() -> None:
     add_hold(tx.state, "h1", ["A-1", "A-2"], S.PAYMENT_PENDING)
     add_order(tx.state, "o1", "h1", OrderStatus.PAID)
     result = await tx.run(
-        lambda uow: decide_confirmation(uow, ConfirmRequested("e1", "o1", "h1", 1, "u"), "r", tx.state.clock)
+        lambda uow: decide_confirmation(uow, ConfirmRequested("e1", "o1", "h1", 1, "u"), "r", tx.state.clock, 60)
     )
     assert result.outcome is ConfirmOutcome.CONFIRMED
     assert sorted(tx.state.guard) == [(1, "A-1"), (1, "A-2")]

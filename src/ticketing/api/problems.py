@@ -27,6 +27,7 @@ STATUS_BY_CODE: dict[str, int] = {
     errors.PassInvalid.code: 403,
     errors.PassExpired.code: 403,
     errors.DependencyUnavailable.code: 503,
+    errors.SeatMapRebuilding.code: 503,
     errors.UnknownSeat.code: 422,
     errors.SeatTaken.code: 409,
     errors.TooManySeats.code: 422,
@@ -63,8 +64,10 @@ def problem(
 def _from_domain(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, errors.TicketingError)
     status = STATUS_BY_CODE.get(exc.code, 400)
-    headers = {"WWW-Authenticate": "Bearer"} if exc.code == errors.NotAuthenticated.code else None
-    return problem(status, exc.code, exc.title, exc.detail, headers, **exc.extra)
+    headers = {"WWW-Authenticate": "Bearer"} if exc.code == errors.NotAuthenticated.code else {}
+    if exc.retry_after_s is not None:
+        headers["Retry-After"] = str(exc.retry_after_s)
+    return problem(status, exc.code, exc.title, exc.detail, headers or None, **exc.extra)
 
 
 def _from_validation(_: Request, exc: Exception) -> JSONResponse:

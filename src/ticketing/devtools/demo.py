@@ -30,4 +30,4 @@ async def seed_demo(res: Resources) -> Schedule:
         queue=QueuePolicy(capacity=50, pass_ttl_s=300, admit_per_tick=10),
         seats=seat_grid(rows=10, cols=20, price=Decimal("50.00")),
     )
-    return await catalog.create_schedule(res.catalog, res.waiting_room, res.clock, event.id, new)
+    return await catalog.create_schedule(res.catalog, res.waiting_room, res.seat_locks, res.clock, event.id, new)

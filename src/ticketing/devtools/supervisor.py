@@ -16,9 +16,9 @@ from ticketing.devtools.broker import LocalBroker, port_is_free, start_broker
 from ticketing.devtools.demo import seed_demo
 from ticketing.settings import Settings
 
-WORKERS = ("queue-advancer", "hold-expirer", "outbox-relay", "confirm-consumer", "refunder")
+WORKERS = ("queue-advancer", "hold-expirer", "outbox-relay", "confirm-consumer", "refunder", "reconciler")
 STOP_GRACE_S = 8.0
-# deploy/prometheus/prometheus.yml scrapes 9101-9105: keep this base and the WORKERS order in step with it.
+# deploy/prometheus/prometheus.yml scrapes 9101-9106: keep this base and the WORKERS order in step with it.
 WORKER_METRICS_BASE_PORT = 9101
 POLL_INTERVAL_S = 0.2
 # As an orchestrator would: a crash-looping child costs a restart every 10 s at most,

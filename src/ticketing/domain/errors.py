@@ -13,6 +13,8 @@ class TicketingError(Exception):
 
     code: ClassVar[str] = "TICKETING_ERROR"
     title: ClassVar[str] = "Request failed"
+    # When the condition passes by itself: how long a client should wait before asking again.
+    retry_after_s: ClassVar[int | None] = None
 
     def __init__(self, detail: str | None = None, **extra: Any) -> None:
         super().__init__(detail or self.title)
@@ -78,6 +80,12 @@ class PassExpired(TicketingError):
 class DependencyUnavailable(TicketingError):
     code = "DEPENDENCY_UNAVAILABLE"
     title = "A backing service is unavailable"
+
+
+class SeatMapRebuilding(TicketingError):
+    code = "SEAT_MAP_REBUILDING"
+    title = "Seat availability is being restored; try again in a moment"
+    retry_after_s = 1
 
 
 class UnknownSeat(TicketingError):

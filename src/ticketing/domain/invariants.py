@@ -70,6 +70,18 @@ class OrderRow:
     user_id: UserId
     status: str
     updated_at: datetime
+    retries: int = 0
+    last_error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PendingRefund:
+    """Money owed back and not yet returned: listed by the check until the provider refunds."""
+
+    order_no: str
+    since: datetime
+    retries: int
+    last_error: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +139,7 @@ class AuditReport:
     schedule_id: ScheduleId
     violations: tuple[Violation, ...]
     checked: Mapping[str, int]
+    pending_refunds: tuple[PendingRefund, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -346,4 +359,10 @@ def check_all(records: StoredRecords, live: LiveState, policy: CheckPolicy) -> A
         "queue_capacity": records.queue_capacity,
         "seat_map_entries": len(live.seat_states),
     }
-    return AuditReport(records.schedule_id, tuple(violations), checked)
+    refunds = tuple(
+        PendingRefund(o.order_no, o.updated_at, o.retries, o.last_error)
+        for o in records.orders
+        if o.status == OrderStatus.REFUND_PENDING
+    )
+    checked["pending_refunds"] = len(refunds)
+    return AuditReport(records.schedule_id, tuple(violations), checked, refunds)

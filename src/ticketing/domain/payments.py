@@ -59,6 +59,28 @@ class PaymentOrder:
     pg_tx_id: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class DueOrder:
+    """An order the reconciler must look at: paid but not confirmed, or a refund not done."""
+
+    order: PaymentOrder
+    retries: int
+
+
+@dataclass(frozen=True, slots=True)
+class SettlementPolicy:
+    """How long money may wait for an outcome before the reconciler acts, and how it backs off."""
+
+    payment_window_s: int = 600  # a hold with an order keeps its seats this long
+    settle_within_s: float = 60.0  # a paid order should be confirmed or refunded by then
+    retry_max_s: float = 600.0
+
+    def retry_in_s(self, retries: int) -> float:
+        """Doubling from ``settle_within_s``, capped: a provider that is down for an hour is
+        asked a handful of times, not thousands."""
+        return float(min(self.retry_max_s, self.settle_within_s * 2 ** max(0, retries)))
+
+
 def new_order_no() -> str:
     return "ord_" + secrets.token_hex(12)
 

@@ -113,6 +113,17 @@ class Metrics:
             "ticketing_guard_conflicts_total", "Paid holds refused by the seat guard (refund requested)", registry=r
         )
         self.refunds_total = Counter("ticketing_refunds_total", "Refunds completed by the provider", registry=r)
+        self.refunds_failed_total = Counter(
+            "ticketing_refunds_failed_total",
+            "Refund attempts the provider did not carry out (the order stays REFUND_PENDING and is retried)",
+            registry=r,
+        )
+        self.reconciler_repairs_total = Counter(
+            "ticketing_reconciler_repairs_total",
+            "Things the reconciler had to repair, by kind",
+            ["kind"],
+            registry=r,
+        )
         self.holds_expired_total = Counter(
             "ticketing_holds_expired_total", "Reservations expired unpaid by the hold expirer", registry=r
         )

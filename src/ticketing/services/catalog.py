@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from ticketing.domain.catalog import Event, NewSchedule, Schedule, SeatSpec
 from ticketing.domain.errors import EventNotFound, ScheduleNotFound
 from ticketing.domain.ids import EventId, ScheduleId
-from ticketing.services.ports import CatalogStore, Clock, SeatStates, WaitingRoom
+from ticketing.services.ports import CatalogStore, Clock, SeatLocks, SeatStates, WaitingRoom
 
 AVAILABLE = "AVAILABLE"
 
@@ -32,15 +32,17 @@ async def get_event(catalog: CatalogStore, event_id: EventId) -> tuple[Event, li
 
 
 async def create_schedule(
-    catalog: CatalogStore, room: WaitingRoom, clock: Clock, event_id: EventId, new: NewSchedule
+    catalog: CatalogStore, room: WaitingRoom, locks: SeatLocks, clock: Clock, event_id: EventId, new: NewSchedule
 ) -> Schedule:
     """Create a schedule with its seats in one transaction and register its waiting room.
 
-    Raises EventNotFound. The registry entry lets the queue advancers find it without a SCAN.
+    Raises EventNotFound. The registry entry lets the queue advancers find it without a SCAN;
+    the seat state is marked intact (nothing to rebuild: every seat is AVAILABLE).
     """
     if await catalog.get_event(event_id) is None:
         raise EventNotFound(f"event {event_id} does not exist")
     schedule = await catalog.add_schedule(event_id, new, clock.now())
+    await locks.mark_intact(schedule.id)
     await room.register(schedule)
     return schedule
 

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from enum import StrEnum
+
+import structlog
 
 from ticketing.domain.messages import REFUND_REQUESTED, ConfirmRequested, RefundRequested, new_event_id
-from ticketing.domain.payments import OrderStatus
+from ticketing.domain.payments import OrderStatus, SettlementPolicy
 from ticketing.domain.reservations import ConfirmOutcome, ConfirmResult, HoldRecord, ReservationStatus
 from ticketing.services.ports import Clock, OutboxSignal, Refunds, SeatLocks, Transactions, UnitOfWork
+
+log = structlog.get_logger("ticketing.confirmation")
 
 CONFIRM_CONSUMER = "confirm-consumer"
 REFUND_CONSUMER = "refunder"
@@ -16,7 +21,12 @@ REFUNDING = frozenset({ReservationStatus.REFUND_PENDING, ReservationStatus.REFUN
 
 
 async def confirm_seats(
-    tx: Transactions, locks: SeatLocks, signal: OutboxSignal, clock: Clock, message: ConfirmRequested
+    tx: Transactions,
+    locks: SeatLocks,
+    signal: OutboxSignal,
+    clock: Clock,
+    message: ConfirmRequested,
+    policy: SettlementPolicy,
 ) -> ConfirmResult:
     """Confirm a paid hold: tracking row, guard rows and CONFIRMED in one transaction, or --
     when the guard says another reservation owns a seat -- REFUND_PENDING plus a refund message.
@@ -26,7 +36,9 @@ async def confirm_seats(
     (duplicates included), so a crash or a Redis outage between commit and Redis heals on
     redelivery.
     """
-    result = await tx.run(lambda uow: decide_confirmation(uow, message, new_event_id(), clock.now()))
+    result = await tx.run(
+        lambda uow: decide_confirmation(uow, message, new_event_id(), clock.now(), policy.settle_within_s)
+    )
     if result.outcome is ConfirmOutcome.REFUND_REQUESTED:
         await signal.notify()
     await show_settled_hold(locks, result.hold, result.sold_elsewhere)
@@ -34,7 +46,7 @@ async def confirm_seats(
 
 
 async def decide_confirmation(
-    uow: UnitOfWork, message: ConfirmRequested, refund_event_id: str, now: datetime
+    uow: UnitOfWork, message: ConfirmRequested, refund_event_id: str, now: datetime, settle_within_s: float
 ) -> ConfirmResult:
     """The exactly-once decision, inside one unit of work: a tracking row first (a duplicate
     means already decided), then the guard rows for every PAYMENT_PENDING seat (all or
@@ -49,10 +61,12 @@ async def decide_confirmation(
     seats = [(r.seat_no, r.id) for r in pending]
     if await uow.guard.claim(hold.schedule_id, seats, now):
         await uow.holds.move(hold.hold_id, ReservationStatus.CONFIRMED, now)
+        await uow.orders.schedule_check(message.order_no, None)  # settled: nothing to watch
         return ConfirmResult(ConfirmOutcome.CONFIRMED, await uow.holds.get(hold.hold_id))
     # The guard refused: another reservation owns at least one seat. Refund the hold.
     await uow.holds.move(hold.hold_id, ReservationStatus.REFUND_PENDING, now)
     await uow.orders.move(message.order_no, OrderStatus.REFUND_PENDING, now)
+    await uow.orders.schedule_check(message.order_no, settle_within_s)
     order = await uow.orders.get(message.order_no)
     amount = str(order.amount) if order is not None else "0"
     refund = RefundRequested(refund_event_id, message.order_no, hold.hold_id, hold.schedule_id, hold.user_id, amount)
@@ -84,17 +98,54 @@ async def show_settled_hold(locks: SeatLocks, hold: HoldRecord | None, sold_else
         await locks.mark_sold(hold.schedule_id, [s for s in hold.seat_nos if s in sold_elsewhere])
 
 
-async def complete_refund(provider: Refunds, tx: Transactions, clock: Clock, message: RefundRequested) -> bool:
-    """Ask the provider to refund (it deduplicates on the order number), then mark the order
-    and reservations REFUNDED. Idempotent; returns False for a redelivered message."""
-    await provider.refund(message.order_no, Decimal(message.amount))
+class RefundOutcome(StrEnum):
+    REFUNDED = "refunded"
+    DUPLICATE = "duplicate"  # already refunded (a redelivery, or the reconciler was first)
+    FAILED = "refund_failed"  # the provider did not refund; the reconciler tries again
 
-    async def mark_refunded(uow: UnitOfWork) -> bool:
+
+async def complete_refund(
+    provider: Refunds, tx: Transactions, clock: Clock, message: RefundRequested, policy: SettlementPolicy
+) -> RefundOutcome:
+    """Ask the provider to refund (it deduplicates on the order number), then mark the order
+    and reservations REFUNDED. Idempotent.
+
+    A provider that cannot refund (down, refusing, none configured) never blocks the
+    refunder: the order stays REFUND_PENDING with the attempt and its error recorded, and
+    the reconciler asks again later with a doubling delay (counted, alerted on, and listed
+    by ``ticketing check``).
+    """
+    return await refund_order(provider, tx, clock, message.order_no, message.hold_id, Decimal(message.amount), policy)
+
+
+async def refund_order(
+    provider: Refunds,
+    tx: Transactions,
+    clock: Clock,
+    order_no: str,
+    hold_id: str,
+    amount: Decimal,
+    policy: SettlementPolicy,
+    retries: int = 0,
+) -> RefundOutcome:
+    """One refund attempt for a REFUND_PENDING order (the refunder's and the reconciler's)."""
+    current = await tx.run(lambda uow: uow.orders.get(order_no))
+    if current is None or current.status is not OrderStatus.REFUND_PENDING:
+        return RefundOutcome.DUPLICATE
+    try:
+        await provider.refund(order_no, amount)
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {exc}"
+        log.warning("refund_failed", order_no=order_no, attempt=retries + 1, error=error[:300])
+        await tx.run(lambda uow: uow.orders.note_retry(order_no, error, policy.retry_in_s(retries)))
+        return RefundOutcome.FAILED
+
+    async def mark_refunded(uow: UnitOfWork) -> RefundOutcome:
         now = clock.now()
-        if not await uow.processed.mark(REFUND_CONSUMER, message.event_id, now):
-            return False
-        await uow.orders.move(message.order_no, OrderStatus.REFUNDED, now)
-        await uow.holds.move(message.hold_id, ReservationStatus.REFUNDED, now)
-        return True
+        if not await uow.orders.move(order_no, OrderStatus.REFUNDED, now):
+            return RefundOutcome.DUPLICATE
+        await uow.orders.schedule_check(order_no, None)
+        await uow.holds.move(hold_id, ReservationStatus.REFUNDED, now)
+        return RefundOutcome.REFUNDED
 
     return await tx.run(mark_refunded)

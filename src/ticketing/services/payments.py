@@ -17,13 +17,23 @@ from ticketing.domain.errors import (
     NotOwner,
     OrderNotFound,
     SeatTaken,
+    TooManySeats,
 )
 from ticketing.domain.ids import UserId
 from ticketing.domain.messages import CONFIRM_REQUESTED, ConfirmRequested, new_event_id
-from ticketing.domain.payments import OrderStatus, PaymentOrder, WebhookOutcome, may_move, signature_matches
+from ticketing.domain.payments import (
+    OrderStatus,
+    PaymentOrder,
+    SettlementPolicy,
+    WebhookOutcome,
+    may_move,
+    signature_matches,
+)
 from ticketing.domain.reservations import HoldRecord, ReservationStatus
+from ticketing.services.catalog import get_schedule
 from ticketing.services.holds import owned_hold
 from ticketing.services.ports import (
+    CatalogStore,
     Clock,
     OutboxSignal,
     PaymentStore,
@@ -43,6 +53,7 @@ MAX_PG_TX_ID_LEN = 128
 async def create_payment(
     reservations: ReservationStore,
     payments: PaymentStore,
+    catalog: CatalogStore,
     prices: SeatPrices,
     locks: SeatLocks,
     tx: Transactions,
@@ -50,7 +61,7 @@ async def create_payment(
     hold_id: str,
     user: UserId,
     idempotency_key: str | None,
-    payment_window_s: int,
+    policy: SettlementPolicy,
 ) -> tuple[PaymentOrder, bool]:
     """A READY order for the caller's live hold; the amount is the sum of its seat prices.
 
@@ -58,7 +69,11 @@ async def create_payment(
     database expiry both), not just its hold TTL: a buyer on the provider's page must not
     lose the seat to the next buyer and then be refunded. Idempotent: the same key (or a
     second request for the same hold) returns the same order. Returns (order, created).
-    Raises IdempotencyKeyRequired, HoldNotFound, NotOwner, HoldExpired, IdempotencyKeyReused.
+
+    The per-user seat limit is checked again here, in SQL: the Redis count is fast but can
+    be lost with Redis's data, and a payment is where a limit must not be talked past.
+    Raises IdempotencyKeyRequired, HoldNotFound, NotOwner, HoldExpired, TooManySeats,
+    IdempotencyKeyReused, SeatMapRebuilding.
     """
     key = (idempotency_key or "").strip()
     if not key or len(key) > MAX_IDEMPOTENCY_KEY_LEN:
@@ -67,13 +82,25 @@ async def create_payment(
     if hold.statuses != {ReservationStatus.HELD}:
         return await _existing_order(payments, hold_id)
     try:
-        await locks.extend(hold.schedule_id, user, hold_id, hold.seat_nos, payment_window_s * 1000)
+        await locks.extend(hold.schedule_id, user, hold_id, hold.seat_nos, policy.payment_window_s * 1000)
     except SeatTaken:
         # The lock lapsed and another buyer holds a seat now: this hold is over.
         return await _existing_order(payments, hold_id)
     # The database decides liveness by its own clock, and moves the expiry with it.
     now = clock.now()
-    if not await tx.run(lambda uow: uow.holds.extend(hold_id, payment_window_s, now)):
+    schedule = await get_schedule(catalog, hold.schedule_id)
+
+    async def keep_for_payment(uow: UnitOfWork) -> int:
+        others = await uow.holds.seats_counted_for_user(hold.schedule_id, user, excluding=hold_id)
+        if others + len(hold.seat_nos) > schedule.max_seats_per_user:
+            raise TooManySeats(
+                f"you already have {others} seats; the limit is {schedule.max_seats_per_user}",
+                limit=schedule.max_seats_per_user,
+                already_held=others,
+            )
+        return await uow.holds.extend(hold_id, policy.payment_window_s, now)
+
+    if not await tx.run(keep_for_payment):
         existing = await payments.get_order_for_hold(hold_id)
         if existing is not None:
             return existing, False
@@ -123,7 +150,7 @@ async def handle_webhook(
     order_no: str,
     body: bytes,
     signature: str | None,
-    payment_window_s: int,
+    policy: SettlementPolicy,
 ) -> PaymentOrder:
     """The provider's callback, verified over the raw body (HMAC-SHA256, constant time).
 
@@ -137,10 +164,12 @@ async def handle_webhook(
     outcome, pg_tx_id = parse_webhook(body)
     now = clock.now()
     if outcome is WebhookOutcome.PAID:
-        order, paid_hold = await tx.run(lambda uow: record_paid(uow, order_no, pg_tx_id, new_event_id(), now))
+        order, paid_hold = await tx.run(
+            lambda uow: record_paid(uow, order_no, pg_tx_id, new_event_id(), now, policy.settle_within_s)
+        )
         if paid_hold is not None:
             await signal.notify()  # after the commit, never inside it
-            await _keep_seats_while_confirming(locks, order, paid_hold, payment_window_s)
+            await _keep_seats_while_confirming(locks, order, paid_hold, policy.payment_window_s)
         return order
     order, released = await tx.run(lambda uow: record_failed(uow, order_no, pg_tx_id, now))
     if released is not None:
@@ -163,18 +192,21 @@ async def _keep_seats_while_confirming(
 
 
 async def record_paid(
-    uow: UnitOfWork, order_no: str, pg_tx_id: str, event_id: str, now: datetime
+    uow: UnitOfWork, order_no: str, pg_tx_id: str, event_id: str, now: datetime, settle_within_s: float
 ) -> tuple[PaymentOrder, HoldRecord | None]:
     """The money was captured: READY (or FAILED, a capture after a decline) -> PAID, the
     hold's rows -> PAYMENT_PENDING, and the confirm message, all in the caller's unit of
     work. Returns (order as it now is, the paid hold if this call changed anything); a
-    replay, or PAID for an order already past PAID, changes nothing. Raises OrderNotFound."""
+    replay, or PAID for an order already past PAID, changes nothing. The reconciler is
+    told to look at the order if it is not settled within ``settle_within_s``.
+    Raises OrderNotFound."""
     order = await uow.orders.get(order_no, for_update=True)
     if order is None:
         raise OrderNotFound()
     if not may_move(order.status, OrderStatus.PAID):
         return order, None
     await uow.orders.move(order_no, OrderStatus.PAID, now, pg_tx_id)
+    await uow.orders.schedule_check(order_no, settle_within_s)
     await uow.holds.move(order.hold_id, ReservationStatus.PAYMENT_PENDING, now)
     message = ConfirmRequested(event_id, order_no, order.hold_id, order.schedule_id, order.user_id)
     await uow.outbox.append(CONFIRM_REQUESTED, str(order.schedule_id), message.to_dict(), now)

@@ -12,8 +12,9 @@ from ticketing.domain.holds import Hold
 from ticketing.domain.ids import EventId, ScheduleId, SeatNo, UserId
 from ticketing.domain.invariants import LiveState, StoredRecords
 from ticketing.domain.messages import DeadLetter, Delivery, OutboxMessage
-from ticketing.domain.payments import OrderStatus, PaymentOrder
+from ticketing.domain.payments import DueOrder, OrderStatus, PaymentOrder
 from ticketing.domain.reservations import HoldRecord, Reservation, ReservationStatus
+from ticketing.domain.seat_state import SeatEntry, SeatTruth, UserCount
 from ticketing.domain.waiting_room import PassClaims, QueueStatus, RegisteredSchedule, TickResult
 
 T = TypeVar("T")
@@ -32,8 +33,18 @@ class OrdersInTx(Protocol):
         """Guarded by the states ``target`` may be reached from; True if the row changed."""
         ...
 
-    async def note_retry(self, order_no: str, error: str | None, retry_at: datetime, now: datetime) -> None:
-        """Count one more attempt on this order and when the next one is due."""
+    async def schedule_check(self, order_no: str, in_s: float | None) -> None:
+        """When the reconciler should look at this order if it has not settled by then
+        (``in_s`` from now by the database clock); None: settled, nothing to watch."""
+        ...
+
+    async def note_retry(self, order_no: str, error: str | None, in_s: float) -> None:
+        """Count one more attempt, keep its error, and look again ``in_s`` from now."""
+        ...
+
+    async def claim_due(self, limit: int, lease_s: float) -> list[DueOrder]:
+        """Orders whose check is due, locked past other reconcilers (SKIP LOCKED) and leased
+        for ``lease_s`` so that another copy does not act on them meanwhile."""
         ...
 
 
@@ -46,6 +57,12 @@ class HoldsInTx(Protocol):
     async def lock_expired(self, limit: int) -> list[HoldRecord]:
         """HELD holds past ``expires_at`` by the database clock, locked, skipping rows
         another transaction holds (an expirer or a payment)."""
+        ...
+
+    async def seats_counted_for_user(self, schedule_id: ScheduleId, user: UserId, excluding: str) -> int:
+        """Seats of ``user``'s other holds in the schedule that are being paid or are bought
+        (an order in progress, paid, confirmed): what the per-user limit counts at payment
+        time. Locks those rows, so two payments of one user are counted one after the other."""
         ...
 
     async def extend(self, hold_id: str, window_s: int, now: datetime) -> int:
@@ -142,6 +159,15 @@ class SeatLocks(Protocol):
     ) -> datetime: ...
     async def sell(self, schedule_id: ScheduleId, user: UserId, hold_id: str, seat_nos: Sequence[SeatNo]) -> int: ...
     async def mark_sold(self, schedule_id: ScheduleId, seat_nos: Sequence[SeatNo]) -> int: ...
+    async def mark_intact(self, schedule_id: ScheduleId) -> None: ...
+    async def is_intact(self, schedule_id: ScheduleId) -> bool: ...
+    async def restore(
+        self, schedule_id: ScheduleId, entries: Sequence[SeatEntry], users: Sequence[UserCount], rebuild: bool
+    ) -> int: ...
+
+
+class SeatTruthReader(Protocol):
+    async def seat_truth(self, schedule_id: ScheduleId, payment_window_s: int) -> SeatTruth: ...
 
 
 class SeatPrices(Protocol):

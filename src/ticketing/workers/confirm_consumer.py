@@ -18,7 +18,7 @@ class ConfirmConsumer(ConsumerWorker):
     async def handle(self, payload: dict[str, Any]) -> str:
         message = self.parse(payload, ConfirmRequested)
         res = self.res
-        result = await confirm_seats(res.tx, res.seat_locks, res.outbox_signal, res.clock, message)
+        result = await confirm_seats(res.tx, res.seat_locks, res.outbox_signal, res.clock, message, res.settlement)
         if result.outcome is ConfirmOutcome.REFUND_REQUESTED:
             res.metrics.guard_conflicts_total.inc()
         elif result.outcome is ConfirmOutcome.CONFIRMED:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ticketing.domain.messages import REFUND_REQUESTED, RefundRequested
-from ticketing.services.confirmation import REFUND_CONSUMER, complete_refund
+from ticketing.services.confirmation import REFUND_CONSUMER, RefundOutcome, complete_refund
 from ticketing.workers.consumer_loop import ConsumerWorker
 
 
@@ -16,7 +16,10 @@ class Refunder(ConsumerWorker):
 
     async def handle(self, payload: dict[str, Any]) -> str:
         message = self.parse(payload, RefundRequested)
-        done = await complete_refund(self.res.refunds, self.res.tx, self.res.clock, message)
-        if done:
-            self.res.metrics.refunds_total.inc()
-        return "refunded" if done else "duplicate"
+        res = self.res
+        outcome = await complete_refund(res.refunds, res.tx, res.clock, message, res.settlement)
+        if outcome is RefundOutcome.REFUNDED:
+            res.metrics.refunds_total.inc()
+        elif outcome is RefundOutcome.FAILED:
+            res.metrics.refunds_failed_total.inc()
+        return outcome.value

@@ -17,10 +17,11 @@ from ticketing.workers.confirm_consumer import ConfirmConsumer
 from ticketing.workers.hold_expirer import HoldExpirer
 from ticketing.workers.outbox_relay import OutboxRelay
 from ticketing.workers.queue_advancer import QueueAdvancer
+from ticketing.workers.reconciler import Reconciler
 from ticketing.workers.refunder import Refunder
 
-WORKERS: dict[str, type[QueueAdvancer | HoldExpirer | OutboxRelay | ConfirmConsumer | Refunder]] = {
-    w.name: w for w in (QueueAdvancer, HoldExpirer, OutboxRelay, ConfirmConsumer, Refunder)
+WORKERS: dict[str, type[QueueAdvancer | HoldExpirer | OutboxRelay | ConfirmConsumer | Refunder | Reconciler]] = {
+    w.name: w for w in (QueueAdvancer, HoldExpirer, OutboxRelay, ConfirmConsumer, Refunder, Reconciler)
 }
 
 log = structlog.get_logger("ticketing.worker")

@@ -46,6 +46,13 @@ class Keys:
     def seat_state(self, s: ScheduleId) -> str:
         return f"{self.prefix}seat:state:{{{s}}}"
 
+    def seat_intact(self, s: ScheduleId) -> str:
+        """STRING present while Redis holds the schedule's whole seat state (locks, SOLD marks,
+        per-user counts). Written when the schedule is created and after a rebuild from the
+        database; a Redis that lost its data (a flush, a restart, a failover to an empty
+        replica) lacks it, and holds are refused until the reconciler has rebuilt the state."""
+        return f"{self.prefix}seat:intact:{{{s}}}"
+
     def seat_events(self, s: ScheduleId) -> str:
         return f"{self.prefix}seat:events:{{{s}}}"
 

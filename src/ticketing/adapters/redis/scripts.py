@@ -25,6 +25,7 @@ class Scripts:
     extend: AsyncScript
     sell: AsyncScript
     mark_sold: AsyncScript
+    restore: AsyncScript
 
     @classmethod
     def register(cls, redis: Redis) -> Scripts:

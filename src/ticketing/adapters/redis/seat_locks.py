@@ -10,12 +10,9 @@ from redis.asyncio import Redis
 from ticketing.adapters.redis.keys import Keys
 from ticketing.adapters.redis.replies import ms_to_datetime, text
 from ticketing.adapters.redis.scripts import Scripts
-from ticketing.domain.errors import PassExpired, SeatTaken, TooManySeats
+from ticketing.domain.errors import PassExpired, SeatMapRebuilding, SeatTaken, TooManySeats
 from ticketing.domain.ids import ScheduleId, SeatNo, UserId
-
-
-def user_hold_member(hold_id: str, seat_count: int) -> str:
-    return f"{seat_count}|{hold_id}"
+from ticketing.domain.seat_state import SeatEntry, UserCount, hold_member
 
 
 class RedisSeatLocks:
@@ -35,7 +32,8 @@ class RedisSeatLocks:
     ) -> tuple[datetime, datetime]:
         """Lock all seats or none; returns (pass expiry, hold expiry) by the Redis clock.
 
-        Raises PassExpired (no live pass), TooManySeats, SeatTaken (naming the seats).
+        Raises PassExpired (no live pass), TooManySeats, SeatTaken (naming the seats),
+        SeatMapRebuilding (Redis lost the seat state; the reconciler is rebuilding it).
         """
         k = self._keys
         keys = [
@@ -43,6 +41,7 @@ class RedisSeatLocks:
             k.user_holds(schedule_id, user),
             k.seat_state(schedule_id),
             k.seat_events(schedule_id),
+            k.seat_intact(schedule_id),
             *(k.seat_lock(schedule_id, s) for s in seat_nos),
         ]
         reply = await self._scripts.hold(keys=keys, args=[user, hold_id, ttl_ms, max_seats_per_user, *seat_nos])
@@ -54,6 +53,8 @@ class RedisSeatLocks:
             raise SeatTaken(f"taken: {', '.join(taken[:10])}", seat_nos=taken)
         if kind == -1:
             raise PassExpired()
+        if kind == -3:
+            raise SeatMapRebuilding()
         have = int(reply[1])
         raise TooManySeats(
             f"you already have {have} seats; the limit is {max_seats_per_user}",
@@ -70,25 +71,29 @@ class RedisSeatLocks:
             k.seat_events(schedule_id),
             *(k.seat_lock(schedule_id, s) for s in seat_nos),
         ]
-        args = [hold_id, user_hold_member(hold_id, len(seat_nos)), *seat_nos]
+        args = [hold_id, hold_member(hold_id, len(seat_nos)), *seat_nos]
         return int(await self._scripts.release(keys=keys, args=args))
 
     async def extend(
         self, schedule_id: ScheduleId, user: UserId, hold_id: str, seat_nos: Sequence[SeatNo], ttl_ms: int
     ) -> datetime:
         """Keep the hold's locks for at least ``ttl_ms`` more (re-taking lapsed ones nobody
-        else took); returns the new lock expiry. Raises SeatTaken if another hold has a seat."""
+        else took); returns the new lock expiry. Raises SeatTaken if another hold has a seat,
+        SeatMapRebuilding if Redis lost the seat state."""
         k = self._keys
         keys = [
             k.user_holds(schedule_id, user),
             k.seat_state(schedule_id),
             k.seat_events(schedule_id),
+            k.seat_intact(schedule_id),
             *(k.seat_lock(schedule_id, s) for s in seat_nos),
         ]
-        args: list[str | int] = [hold_id, user_hold_member(hold_id, len(seat_nos)), ttl_ms, *seat_nos]
+        args: list[str | int] = [hold_id, hold_member(hold_id, len(seat_nos)), ttl_ms, *seat_nos]
         reply = await self._scripts.extend(keys=keys, args=args)
         if int(reply[0]) == 1:
             return ms_to_datetime(int(reply[1]))
+        if int(reply[0]) == -3:
+            raise SeatMapRebuilding()
         taken = [text(s) for s in reply[1:]]
         raise SeatTaken(f"taken: {', '.join(taken[:10])}", seat_nos=taken)
 
@@ -102,7 +107,7 @@ class RedisSeatLocks:
             k.passes(schedule_id),
             *(k.seat_lock(schedule_id, s) for s in seat_nos),
         ]
-        args = [hold_id, user_hold_member(hold_id, len(seat_nos)), user, *seat_nos]
+        args = [hold_id, hold_member(hold_id, len(seat_nos)), user, *seat_nos]
         return int(await self._scripts.sell(keys=keys, args=args))
 
     async def mark_sold(self, schedule_id: ScheduleId, seat_nos: Sequence[SeatNo]) -> int:
@@ -111,3 +116,32 @@ class RedisSeatLocks:
             return 0
         keys = [self._keys.seat_state(schedule_id), self._keys.seat_events(schedule_id)]
         return int(await self._scripts.mark_sold(keys=keys, args=list(seat_nos)))
+
+    async def mark_intact(self, schedule_id: ScheduleId) -> None:
+        """A new schedule's seat state is complete as it is (every seat AVAILABLE)."""
+        await self._redis.set(self._keys.seat_intact(schedule_id), "1")
+
+    async def is_intact(self, schedule_id: ScheduleId) -> bool:
+        return bool(await self._redis.exists(self._keys.seat_intact(schedule_id)))
+
+    async def restore(
+        self, schedule_id: ScheduleId, entries: Sequence[SeatEntry], users: Sequence[UserCount], rebuild: bool
+    ) -> int:
+        """Apply the reconciler's plan atomically (see restore.lua); a rebuild also restores
+        the per-user counts and marks the seat state intact. Returns seats whose state changed."""
+        k = self._keys
+        user_keys = sorted({u.user_id for u in users})
+        index = {user: i + 1 for i, user in enumerate(user_keys)}
+        keys = [
+            k.seat_state(schedule_id),
+            k.seat_events(schedule_id),
+            k.seat_intact(schedule_id),
+            *(k.seat_lock(schedule_id, e.seat_no) for e in entries),
+            *(k.user_holds(schedule_id, user) for user in user_keys),
+        ]
+        args: list[str | int] = ["rebuild" if rebuild else "heal", len(entries), len(users)]
+        for e in entries:
+            args += [e.seat_no, e.want.value, e.hold_id, e.ttl_ms]
+        for u in users:
+            args += [index[u.user_id], u.member, "inf" if u.expires_ms is None else u.expires_ms]
+        return int(await self._scripts.restore(keys=keys, args=args))

@@ -48,6 +48,8 @@ def _order(row: Any) -> OrderRow:
         user_id=UserId(row.user_id),
         status=row.status,
         updated_at=from_db_time(row.updated_at),
+        retries=int(row.retries),
+        last_error=row.last_error,
     )
 
 

@@ -74,10 +74,12 @@ payment_order = sa.Table(
     sa.Column("idempotency_key", sa.String(128), nullable=False),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("updated_at", UtcDateTime, nullable=False),
-    # The reconciler's bookkeeping: how often it acted on this order, when it may act
-    # again, and why the last attempt failed (a refund the provider refused, say).
+    # The reconciler's bookkeeping. check_at: when the reconciler looks at this order if it
+    # has not settled by then (set while PAID awaits confirmation or REFUND_PENDING awaits
+    # the provider, cleared once settled); retries: how often it had to act; last_error:
+    # why the last attempt failed (a refund the provider refused, say).
+    sa.Column("check_at", UtcDateTime, nullable=True),
     sa.Column("retries", sa.Integer, nullable=False, server_default="0"),
-    sa.Column("retry_at", UtcDateTime, nullable=True),
     sa.Column("last_error", sa.String(500), nullable=True),
     sa.UniqueConstraint("user_id", "idempotency_key", name="uq_payment_order_idempotency"),
 )

@@ -25,8 +25,8 @@ from ticketing.adapters.sql.processed import mark_processed
 from ticketing.adapters.sql.reservations import group_holds, load_hold, move_hold, reservation_from_row
 from ticketing.adapters.sql.times import to_db_time
 from ticketing.adapters.sql.transient import RetryPolicy
-from ticketing.domain.ids import ScheduleId, SeatNo
-from ticketing.domain.payments import OrderStatus, PaymentOrder, order_sources_of
+from ticketing.domain.ids import ScheduleId, SeatNo, UserId
+from ticketing.domain.payments import DueOrder, OrderStatus, PaymentOrder, order_sources_of
 from ticketing.domain.reservations import HoldRecord, ReservationStatus
 
 T = TypeVar("T")
@@ -38,6 +38,11 @@ g = t.confirmed_seat_guard
 # The database's own clock: expiry is decided by one clock, whatever the hosts of the
 # API and the workers believe the time is.
 DB_NOW = sa.func.utc_timestamp(6)
+
+
+def _from_now(seconds: float) -> Any:
+    """``seconds`` after the database clock's now, as a SQL expression."""
+    return sa.func.date_add(DB_NOW, sa.text(f"INTERVAL {int(seconds * 1_000_000)} MICROSECOND"))
 
 
 class _Orders:
@@ -52,7 +57,7 @@ class _Orders:
         return order_from_row(row) if row else None
 
     async def move(self, order_no: str, target: OrderStatus, now: datetime, pg_tx_id: str | None = None) -> bool:
-        values: dict[str, Any] = {"status": target.value, "updated_at": to_db_time(now), "retry_at": None}
+        values: dict[str, Any] = {"status": target.value, "updated_at": to_db_time(now)}
         if pg_tx_id is not None:
             values["pg_tx_id"] = pg_tx_id
         result = await self._conn.execute(
@@ -62,11 +67,34 @@ class _Orders:
         )
         return bool(result.rowcount)
 
-    async def note_retry(self, order_no: str, error: str | None, retry_at: datetime, now: datetime) -> None:
-        values: dict[str, Any] = {"retries": o.c.retries + 1, "retry_at": to_db_time(retry_at)}
+    async def schedule_check(self, order_no: str, in_s: float | None) -> None:
+        check_at = None if in_s is None else _from_now(in_s)
+        await self._conn.execute(o.update().where(o.c.order_no == order_no).values(check_at=check_at))
+
+    async def note_retry(self, order_no: str, error: str | None, in_s: float) -> None:
+        values: dict[str, Any] = {"retries": o.c.retries + 1, "check_at": _from_now(in_s)}
         if error is not None:
             values["last_error"] = error[:500]
         await self._conn.execute(o.update().where(o.c.order_no == order_no).values(**values))
+
+    async def claim_due(self, limit: int, lease_s: float) -> list[DueOrder]:
+        rows = (
+            await self._conn.execute(
+                o.select()
+                .where(
+                    o.c.check_at <= DB_NOW,
+                    o.c.status.in_([OrderStatus.PAID.value, OrderStatus.REFUND_PENDING.value]),
+                )
+                .order_by(o.c.check_at)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+        ).all()
+        if rows:
+            await self._conn.execute(
+                o.update().where(o.c.order_no.in_([row.order_no for row in rows])).values(check_at=_from_now(lease_s))
+            )
+        return [DueOrder(order_from_row(row), int(row.retries)) for row in rows]
 
 
 class _Holds:
@@ -89,8 +117,22 @@ class _Holds:
         )
         return group_holds([reservation_from_row(row) for row in rows])
 
+    async def seats_counted_for_user(self, schedule_id: ScheduleId, user: UserId, excluding: str) -> int:
+        rs = ReservationStatus
+        ordered = sa.exists().where(o.c.hold_id == r.c.hold_id, o.c.status == OrderStatus.READY.value)
+        counted = sa.or_(
+            r.c.status.in_([rs.PAYMENT_PENDING.value, rs.CONFIRMED.value]),
+            sa.and_(r.c.status == rs.HELD.value, r.c.expires_at > DB_NOW, ordered),
+        )
+        rows = await self._conn.execute(
+            sa.select(r.c.id)
+            .where(r.c.schedule_id == schedule_id, r.c.user_id == user, r.c.hold_id != excluding, counted)
+            .with_for_update()
+        )
+        return len(rows.all())
+
     async def extend(self, hold_id: str, window_s: int, now: datetime) -> int:
-        until = sa.func.date_add(DB_NOW, sa.text(f"INTERVAL {int(window_s)} SECOND"))
+        until = _from_now(window_s)
         result = await self._conn.execute(
             r.update()
             .where(r.c.hold_id == hold_id, r.c.status == ReservationStatus.HELD.value, r.c.expires_at > DB_NOW)

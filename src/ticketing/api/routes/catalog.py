@@ -67,7 +67,7 @@ async def create_event(body: EventIn, res: Res, _: Admin) -> EventOut:
 @router.post("/admin/events/{event_id}/schedules", status_code=201, response_model=ScheduleOut)
 async def create_schedule(event_id: EventIdPath, body: ScheduleIn, res: Res, _: Admin) -> ScheduleOut:
     schedule = await use.create_schedule(
-        res.catalog, res.waiting_room, res.clock, EventId(event_id), new_schedule(body)
+        res.catalog, res.waiting_room, res.seat_locks, res.clock, EventId(event_id), new_schedule(body)
     )
     return schedule_out(schedule)
 

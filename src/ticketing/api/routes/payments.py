@@ -35,13 +35,14 @@ async def create_payment(
         res.reservations,
         res.payments,
         res.catalog,
+        res.catalog,
         res.seat_locks,
         res.tx,
         res.clock,
         body.hold_id,
         user.user_id,
         idempotency_key,
-        res.settings.payment_window_s,
+        res.settlement,
     )
     if created:
         res.metrics.payment_orders_created_total.inc()
@@ -71,7 +72,7 @@ async def webhook(
             order_no,
             body,
             x_signature,
-            res.settings.payment_window_s,
+            res.settlement,
         )
     except TicketingError as exc:
         res.metrics.payment_webhooks_total.labels(exc.code.lower()).inc()

@@ -1,0 +1,59 @@
+"""Reconciler: repairs what failed after a commit, from the database (see services/reconciliation.py).
+
+Safe in many copies. Every repair is counted in ``ticketing_reconciler_repairs_total``
+by kind and logged; an alert fires when it repairs anything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import structlog
+
+from ticketing.bootstrap import Resources
+from ticketing.services.reconciliation import heal_seat_state, settle_overdue_orders
+
+log = structlog.get_logger("ticketing.worker.reconciler")
+
+ORDERS_PER_ROUND = 200
+
+
+class Reconciler:
+    name = "reconciler"
+
+    def __init__(self, resources: Resources) -> None:
+        self.res = resources
+        for kind in ("seat_state_rebuilt", "seats_healed", "confirmation_republished", "refund_retried"):
+            resources.metrics.reconciler_repairs_total.labels(kind)  # exported at 0 for increase()
+
+    async def tick(self) -> int:
+        """One round: heal the seat state of every schedule on sale, then settle overdue
+        orders. Returns how many repairs it made."""
+        res = self.res
+        repairs = await heal_seat_state(
+            res.catalog, res.seat_truth, res.seat_map, res.seat_locks, res.clock, res.settlement
+        )
+        repairs += await settle_overdue_orders(
+            res.tx, res.refunds, res.outbox_signal, res.clock, res.settlement, ORDERS_PER_ROUND
+        )
+        for kind, n in repairs.items():
+            res.metrics.reconciler_repairs_total.labels(kind).inc(n)
+            if kind == "refund_completed":
+                res.metrics.refunds_total.inc(n)
+            elif kind == "refund_retried":
+                res.metrics.refunds_failed_total.inc(n)
+        if repairs:
+            log.warning("reconciler_repaired", **dict(repairs))
+        return sum(repairs.values())
+
+    async def run(self, stop: asyncio.Event) -> None:
+        log.info("worker_started", worker=self.name)
+        while not stop.is_set():
+            try:
+                await self.tick()
+            except Exception:
+                log.exception("tick_failed", worker=self.name)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=self.res.settings.reconciler_interval_s)
+        log.info("worker_stopped", worker=self.name)
