@@ -103,4 +103,6 @@ async def make_schedule(
         queue=QueuePolicy(capacity, pass_ttl_s, admit_per_tick),
         seats=seat_grid(rows, cols, Decimal("25.00")),
     )
-    return await catalog.create_schedule(res.catalog, res.waiting_room, res.clock, EventId(event.id), new)
+    return await catalog.create_schedule(
+        res.catalog, res.waiting_room, res.seat_locks, res.clock, EventId(event.id), new
+    )
