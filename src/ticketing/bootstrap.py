@@ -12,8 +12,12 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import asyncmy.errors
 import sqlalchemy as sa
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ticketing.adapters.access_tokens import AccessTokens
@@ -43,6 +47,19 @@ from ticketing.adapters.sql.unit_of_work import SqlTransactions
 from ticketing.domain.payments import SettlementPolicy
 from ticketing.observability.metrics import Metrics
 from ticketing.settings import Settings
+
+# What a backing service that is down or restarting looks like from here: answered as
+# 503 DEPENDENCY_UNAVAILABLE with Retry-After (clients and providers retry), never 500.
+DEPENDENCY_ERRORS: tuple[type[Exception], ...] = (
+    RedisConnectionError,
+    RedisTimeoutError,
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    asyncmy.errors.OperationalError,
+    asyncmy.errors.InterfaceError,
+    ConnectionError,
+    TimeoutError,
+)
 
 
 class SystemClock:

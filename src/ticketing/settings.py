@@ -79,6 +79,11 @@ class Settings(BaseSettings):
         description="a paid order not confirmed or refunded by then is re-published (or its refund retried)",
     )
     reconciler_interval_s: float = Field(default=2.0, gt=0, description="pause between reconciler rounds")
+    reconciler_orphan_after_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="a seat lock whose hold has no database row this long after it was taken is dropped",
+    )
     expirer_batch: int = Field(default=500, ge=1)
     expirer_interval_s: float = Field(default=1.0, gt=0)
     registry_resync_s: float = Field(default=10.0, gt=0)

@@ -7,12 +7,13 @@ number of tries must keep being retried until it succeeds.
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
 from ticketing.adapters.kafka.consumer import KafkaSubscription
-from ticketing.bootstrap import Resources
+from ticketing.bootstrap import Resources, open_resources
+from ticketing.devtools.broker import start_broker
 from ticketing.domain.messages import Delivery
+from ticketing.settings import Settings
 from ticketing.workers.consumer_loop import ConsumerWorker
 
 TOPIC = "test.consumer-faults"
@@ -58,8 +59,10 @@ async def publish(res: Resources, count: int) -> None:
 
 async def drain(worker: ConsumerWorker, rounds: int = 12) -> None:
     for _ in range(rounds):
-        with contextlib.suppress(ConnectionError):  # run() logs this and ticks again; so does the test
+        try:
             await worker.tick(timeout_ms=200)
+        except Exception:
+            await worker.tick_failed()
 
 
 async def test_a_failed_commit_mid_batch_does_not_skip_the_rest_of_the_batch(app_res: Resources) -> None:
@@ -98,3 +101,29 @@ async def test_a_transient_failure_is_retried_past_any_attempt_limit_and_never_d
     metrics = app_res.metrics
     assert metrics.consumer_dead_lettered_total.labels("recording")._value.get() == 0
     assert metrics.consumer_retries_total.labels("recording")._value.get() == 12
+
+
+async def test_a_consumer_recovers_when_the_broker_comes_back_empty(settings: Settings) -> None:
+    broker = start_broker()
+    port = int(broker.bootstrap_servers.rsplit(":", 1)[1])
+    private = settings.model_copy(update={"kafka_bootstrap_servers": broker.bootstrap_servers})
+    try:
+        async with open_resources(private) as res:
+            worker = Recording(res)
+            try:
+                await res.publisher.publish(TOPIC, "k", {"n": 1})
+                await drain(worker, rounds=8)
+                assert worker.handled == [1]
+                broker.stop()
+                broker = start_broker(port)  # all topics, offsets and groups gone
+                await res.publisher.close()
+                await res.publisher.publish(TOPIC, "k", {"n": 2})
+                for _ in range(40):
+                    await drain(worker, rounds=1)
+                    if 2 in worker.handled:
+                        break
+            finally:
+                await worker.close()
+        assert 2 in worker.handled, worker.handled
+    finally:
+        broker.stop()

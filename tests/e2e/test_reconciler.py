@@ -26,6 +26,7 @@ from tests.e2e.test_confirmation import buy, drain, hold_statuses, short_window
 from tests.e2e.test_dead_letters import cli_env
 from ticketing.bootstrap import Resources, open_resources
 from ticketing.devtools.broker import free_port
+from ticketing.domain.ids import SeatNo, UserId
 from ticketing.workers.confirm_consumer import ConfirmConsumer
 from ticketing.workers.hold_expirer import HoldExpirer
 from ticketing.workers.outbox_relay import OutboxRelay
@@ -169,3 +170,20 @@ async def test_a_release_redis_missed_after_the_expirer_committed_is_healed(
     assert (states["A-1"], states["A-2"]) == ("AVAILABLE", "AVAILABLE")
     # (The count also covers other tests' schedules: they share this database, not this Redis prefix.)
     assert app_res.metrics.reconciler_repairs_total.labels("seats_healed")._value.get() >= 2
+
+
+async def test_a_lock_left_by_an_api_process_that_died_before_its_insert_is_dropped(
+    client: httpx.AsyncClient, auth: Auth, app_res: Resources
+) -> None:
+    schedule = await make_schedule(app_res, hold_ttl_s=600)
+    await admit(client, auth, app_res, schedule.id, ["buyer"])
+    # The hold script ran (lock taken), then the process died before the reservation INSERT.
+    await app_res.seat_locks.acquire(schedule.id, UserId("buyer"), "h_orphan", [SeatNo("A-1")], 600_000, 4)
+    assert (await seat_states(client, schedule.id))["A-1"] == "HELD"
+    await Reconciler(app_res).tick()
+    assert (await seat_states(client, schedule.id))["A-1"] == "HELD", "young: its insert may still be on its way"
+    app_res.settings = app_res.settings.model_copy(update={"reconciler_orphan_after_s": 0.001})
+    await Reconciler(app_res).tick()
+    assert (await seat_states(client, schedule.id))["A-1"] == "AVAILABLE"
+    assert await app_res.redis.get(app_res.keys.seat_lock(schedule.id, "A-1")) is None
+    assert app_res.metrics.reconciler_repairs_total.labels("orphan_locks_dropped")._value.get() >= 1

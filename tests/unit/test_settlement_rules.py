@@ -179,3 +179,12 @@ async def test_expiry_moves_due_holds_to_expired_then_releases_their_locks() -> 
     assert statuses(tx, "due") == {S.EXPIRED}
     assert statuses(tx, "paying") == {S.PAYMENT_PENDING}
     assert locks.released == ["due"]
+
+
+def test_a_lock_is_an_orphan_when_its_hold_is_over_or_never_got_a_row_in_time() -> None:
+    from ticketing.domain.seat_state import LockSeen, orphaned
+
+    young, old = LockSeen("h1", ttl_left_ms=599_000), LockSeen("h1", ttl_left_ms=500_000)
+    assert not orphaned(young, frozenset(), hold_ttl_ms=600_000, orphan_after_ms=30_000)
+    assert orphaned(old, frozenset(), hold_ttl_ms=600_000, orphan_after_ms=30_000)
+    assert orphaned(young, frozenset({"h1"}), hold_ttl_ms=600_000, orphan_after_ms=30_000)

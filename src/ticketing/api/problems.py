@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
+from ticketing.bootstrap import DEPENDENCY_ERRORS
 from ticketing.domain import errors
 
 MEDIA_TYPE = "application/problem+json"
@@ -48,6 +49,7 @@ VALIDATION_FAILED = "VALIDATION_FAILED"
 MALFORMED_JSON = "MALFORMED_JSON"
 PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
 INTERNAL_ERROR = "INTERNAL_ERROR"
+DEPENDENCY_RETRY_AFTER_S = 2
 
 log = structlog.get_logger("ticketing.api")
 
@@ -91,6 +93,17 @@ def _from_http(_: Request, exc: Exception) -> JSONResponse:
     return problem(exc.status_code, code, detail, detail, dict(exc.headers or {}))
 
 
+def _from_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    log.warning("dependency_unavailable", path=request.url.path, error=type(exc).__name__)
+    return problem(
+        503,
+        errors.DependencyUnavailable.code,
+        errors.DependencyUnavailable.title,
+        "a backing service did not answer; try again shortly",
+        {"Retry-After": str(DEPENDENCY_RETRY_AFTER_S)},
+    )
+
+
 def _from_crash(request: Request, exc: Exception) -> JSONResponse:
     log.error("unhandled_error", path=request.url.path, exc_info=exc)
     return problem(500, INTERNAL_ERROR, "Internal server error", "the server failed to handle this request")
@@ -98,6 +111,8 @@ def _from_crash(request: Request, exc: Exception) -> JSONResponse:
 
 def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(errors.TicketingError, _from_domain)
+    for unavailable in DEPENDENCY_ERRORS:
+        app.add_exception_handler(unavailable, _from_unavailable)
     app.add_exception_handler(RequestValidationError, _from_validation)
     app.add_exception_handler(StarletteHTTPException, _from_http)
     app.add_exception_handler(Exception, _from_crash)

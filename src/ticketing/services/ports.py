@@ -14,7 +14,7 @@ from ticketing.domain.invariants import LiveState, StoredRecords
 from ticketing.domain.messages import DeadLetter, Delivery, OutboxMessage
 from ticketing.domain.payments import DueOrder, OrderStatus, PaymentOrder
 from ticketing.domain.reservations import HoldRecord, Reservation, ReservationStatus
-from ticketing.domain.seat_state import SeatEntry, SeatTruth, UserCount
+from ticketing.domain.seat_state import LockSeen, SeatEntry, SeatTruth, UserCount
 from ticketing.domain.waiting_room import PassClaims, QueueStatus, RegisteredSchedule, TickResult
 
 T = TypeVar("T")
@@ -161,6 +161,7 @@ class SeatLocks(Protocol):
     async def mark_sold(self, schedule_id: ScheduleId, seat_nos: Sequence[SeatNo]) -> int: ...
     async def mark_intact(self, schedule_id: ScheduleId) -> None: ...
     async def is_intact(self, schedule_id: ScheduleId) -> bool: ...
+    async def locks_seen(self, schedule_id: ScheduleId, seat_nos: Sequence[SeatNo]) -> dict[SeatNo, LockSeen]: ...
     async def restore(
         self, schedule_id: ScheduleId, entries: Sequence[SeatEntry], users: Sequence[UserCount], rebuild: bool
     ) -> int: ...
@@ -168,6 +169,7 @@ class SeatLocks(Protocol):
 
 class SeatTruthReader(Protocol):
     async def seat_truth(self, schedule_id: ScheduleId, payment_window_s: int) -> SeatTruth: ...
+    async def finished_holds(self, hold_ids: Sequence[str]) -> frozenset[str]: ...
 
 
 class SeatPrices(Protocol):

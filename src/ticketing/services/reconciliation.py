@@ -11,11 +11,14 @@ number of reconcilers may run.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 
+from ticketing.domain.catalog import Schedule
+from ticketing.domain.ids import SeatNo
 from ticketing.domain.messages import CONFIRM_REQUESTED, ConfirmRequested, new_event_id
 from ticketing.domain.payments import DueOrder, OrderStatus, SettlementPolicy
 from ticketing.domain.reservations import ReservationStatus
-from ticketing.domain.seat_state import restore_plan
+from ticketing.domain.seat_state import SeatTruth, orphaned, restore_plan, stray_seats
 from ticketing.services.confirmation import RefundOutcome, refund_order
 from ticketing.services.ports import (
     CatalogStore,
@@ -37,16 +40,20 @@ async def heal_seat_state(
     locks: SeatLocks,
     clock: Clock,
     policy: SettlementPolicy,
+    orphan_after_s: float = 30.0,
 ) -> Counter[str]:
     """For every schedule on sale: rebuild its seat state when Redis lost it (holds answer
     503 until then), else correct what drifted -- SOLD seats not shown SOLD, seats shown
-    HELD whose hold is over. Returns repairs by kind."""
+    HELD whose hold is over, and locks no hold will release (an API process killed between
+    the lock and the insert left one; it would block the seat for its whole TTL).
+    Returns repairs by kind."""
     repairs: Counter[str] = Counter()
     for schedule in await catalog.list_on_sale(clock.now()):
         rebuild = not await locks.is_intact(schedule.id)
         seats = await truth.seat_truth(schedule.id, policy.payment_window_s)
         shown = {} if rebuild else await states.states(schedule.id)
-        entries = restore_plan(seats, shown, rebuild)
+        orphans = await _orphan_locks(truth, locks, schedule, seats, shown, orphan_after_s)
+        entries = restore_plan(seats, shown, rebuild, orphans)
         if not rebuild and not entries:
             continue
         changed = await locks.restore(schedule.id, entries, seats.user_counts if rebuild else (), rebuild)
@@ -54,7 +61,27 @@ async def heal_seat_state(
             repairs["seat_state_rebuilt"] += 1
         if changed:
             repairs["seats_healed"] += changed
+        if orphans:
+            repairs["orphan_locks_dropped"] += len(orphans)
     return repairs
+
+
+async def _orphan_locks(
+    truth: SeatTruthReader,
+    locks: SeatLocks,
+    schedule: Schedule,
+    seats: SeatTruth,
+    shown: Mapping[str, str],
+    orphan_after_s: float,
+) -> dict[SeatNo, str]:
+    """Locks on stray seats that no hold will ever release (see domain.seat_state.orphaned)."""
+    stray = stray_seats(seats, shown)
+    if not stray:
+        return {}
+    seen = await locks.locks_seen(schedule.id, stray)
+    finished = await truth.finished_holds(sorted({lock.hold_id for lock in seen.values()}))
+    hold_ttl_ms, orphan_after_ms = schedule.hold_ttl_s * 1000, int(orphan_after_s * 1000)
+    return {seat: lock.hold_id for seat, lock in seen.items() if orphaned(lock, finished, hold_ttl_ms, orphan_after_ms)}
 
 
 async def settle_overdue_orders(

@@ -22,6 +22,7 @@ FETCH_TIMEOUT_MS = 500
 FETCH_MAX_RECORDS = 100
 # Lag costs a broker round trip (end offsets); once a second is plenty for a gauge.
 LAG_EVERY_S = 1.0
+RESUBSCRIBE_AFTER_FAILED_TICKS = 3
 
 
 class PermanentError(Exception):
@@ -40,6 +41,7 @@ class ConsumerWorker:
         self._next_lag_at = 0.0
         self._failures: dict[tuple[str, int, int], int] = {}
         self._stop = asyncio.Event()
+        self._failed_ticks = 0
         # Exported at 0 from the start: increase() in the alerts cannot see the first
         # increment of a series that first appears already at 1.
         resources.metrics.consumer_dead_lettered_total.labels(self.name)
@@ -82,6 +84,7 @@ class ConsumerWorker:
         assert self._subscription is not None
         subscription = self._subscription
         records = await subscription.fetch(timeout_ms, FETCH_MAX_RECORDS)
+        self._failed_ticks = 0
         await self._measure_lag(subscription)
         for done, record in enumerate(records):
             try:
@@ -96,6 +99,20 @@ class ConsumerWorker:
                 await self._pause(retry_in_s)
                 return done
         return len(records)
+
+    async def tick_failed(self) -> None:
+        """After a few failed ticks in a row, drop the subscription; the next tick joins the
+        group again with fresh metadata. A broker that restarted empty (topics, offsets and
+        groups gone) otherwise leaves the old member failing its commits forever."""
+        self._failed_ticks += 1
+        if self._failed_ticks >= RESUBSCRIBE_AFTER_FAILED_TICKS:
+            log.warning("resubscribing", consumer=self.name, failed_ticks=self._failed_ticks)
+            self._failed_ticks = 0
+            try:
+                await self.close()
+            except Exception as exc:
+                log.warning("close_failed", consumer=self.name, error=f"{type(exc).__name__}: {exc}")
+                self._subscription = None
 
     async def _pause(self, seconds: float) -> None:
         """Wait before a retry, cut short when the worker is told to stop."""
@@ -179,6 +196,7 @@ class ConsumerWorker:
                     await self.tick()
                 except Exception:
                     log.exception("tick_failed", worker=self.name)
+                    await self.tick_failed()
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(stop.wait(), timeout=1.0)
         finally:

@@ -32,7 +32,13 @@ class Reconciler:
         orders. Returns how many repairs it made."""
         res = self.res
         repairs = await heal_seat_state(
-            res.catalog, res.seat_truth, res.seat_map, res.seat_locks, res.clock, res.settlement
+            res.catalog,
+            res.seat_truth,
+            res.seat_map,
+            res.seat_locks,
+            res.clock,
+            res.settlement,
+            res.settings.reconciler_orphan_after_s,
         )
         repairs += await settle_overdue_orders(
             res.tx, res.refunds, res.outbox_signal, res.clock, res.settlement, ORDERS_PER_ROUND

@@ -12,7 +12,7 @@ from ticketing.adapters.redis.replies import ms_to_datetime, text
 from ticketing.adapters.redis.scripts import Scripts
 from ticketing.domain.errors import PassExpired, SeatMapRebuilding, SeatTaken, TooManySeats
 from ticketing.domain.ids import ScheduleId, SeatNo, UserId
-from ticketing.domain.seat_state import SeatEntry, UserCount, hold_member
+from ticketing.domain.seat_state import LockSeen, SeatEntry, UserCount, hold_member
 
 
 class RedisSeatLocks:
@@ -145,3 +145,20 @@ class RedisSeatLocks:
         for u in users:
             args += [index[u.user_id], u.member, "inf" if u.expires_ms is None else u.expires_ms]
         return int(await self._scripts.restore(keys=keys, args=args))
+
+    async def locks_seen(self, schedule_id: ScheduleId, seat_nos: Sequence[SeatNo]) -> dict[SeatNo, LockSeen]:
+        """The current lock of each seat that has one: owner and milliseconds left."""
+        if not seat_nos:
+            return {}
+        pipe = self._redis.pipeline(transaction=False)
+        for seat in seat_nos:
+            key = self._keys.seat_lock(schedule_id, seat)
+            pipe.get(key)
+            pipe.pttl(key)
+        replies = await pipe.execute()
+        seen = {}
+        for i, seat in enumerate(seat_nos):
+            owner, ttl_ms = replies[2 * i], int(replies[2 * i + 1])
+            if owner is not None and ttl_ms > 0:
+                seen[seat] = LockSeen(text(owner), ttl_ms)
+        return seen

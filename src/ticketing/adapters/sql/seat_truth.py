@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -64,3 +65,20 @@ class SqlSeatTruth:
             live.append(LiveHold(hold_id, user, tuple(sorted(hold_seats)), ttl_ms))
             counts.append(UserCount(user, member, now_ms + ttl_ms))
         return SeatTruth(sold, tuple(live), tuple(counts))
+
+    async def finished_holds(self, hold_ids: Sequence[str]) -> frozenset[str]:
+        """Which of these holds have rows and none of them still owns its seat (every row
+        expired, released or refunded, or HELD past its expiry by the database clock)."""
+        if not hold_ids:
+            return frozenset()
+        owning = sa.or_(
+            r.c.status.in_([RS.PAYMENT_PENDING.value, RS.CONFIRMED.value]),
+            sa.and_(r.c.status == RS.HELD.value, r.c.expires_at > sa.func.utc_timestamp(6)),
+        )
+        async with self._engine.connect() as conn:
+            rows = await conn.execute(
+                sa.select(r.c.hold_id, sa.func.max(sa.case((owning, 1), else_=0)).label("owns"))
+                .where(r.c.hold_id.in_(list(hold_ids)))
+                .group_by(r.c.hold_id)
+            )
+            return frozenset(row.hold_id for row in rows if not row.owns)

@@ -7,12 +7,14 @@
 --   FREE  (no live hold, no guard row): a seat shown HELD whose lock is gone goes back to
 --         AVAILABLE. A seat with a live lock is left alone: the lock belongs to a hold
 --         written a moment ago that the database read did not see yet.
+--   ORPHAN (a lock no live hold owns, see domain/seat_state.py): the lock is dropped if it
+--         still holds that hold id (owner check), and the seat goes back to AVAILABLE.
 -- User entries (rebuild mode) restore the per-user seat counts: ZADD GT, never shortening.
 -- In rebuild mode the intact marker is written last, and holds are accepted again.
 -- KEYS[1] seat state HASH   KEYS[2] seat events channel   KEYS[3] seat-state-intact marker
 -- KEYS[4 .. 3+n] the lock key of each seat entry   KEYS[4+n ..] user hold ZSETs
 -- ARGV[1] 'rebuild' | 'heal'   ARGV[2] n (seat entries)   ARGV[3] m (user entries)
--- ARGV[4 ..] n seat entries of 4: seat no, 'SOLD'|'HELD'|'FREE', hold id or '', ttl ms or 0
+-- ARGV[4 ..] n seat entries of 4: seat no, 'SOLD'|'HELD'|'FREE'|'ORPHAN', hold id or '', ttl ms or 0
 -- then m user entries of 3: index into the user ZSET keys (1-based), member, score ms or 'inf'
 -- Returns the number of seats whose shown state changed.
 local rebuild = ARGV[1] == 'rebuild'
@@ -43,6 +45,9 @@ for i = 0, n - 1 do
         show(seat, 'HELD')
       end
     elseif want == 'FREE' and state == 'HELD' and redis.call('EXISTS', lock_key) == 0 then
+      show(seat, 'AVAILABLE')
+    elseif want == 'ORPHAN' and redis.call('GET', lock_key) == hold_id then
+      redis.call('DEL', lock_key)
       show(seat, 'AVAILABLE')
     end
   end
