@@ -29,8 +29,9 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from ticketing.adapters.sql.database import drop_database
 from ticketing.devtools.broker import LocalBroker, free_port, start_broker
 from ticketing.settings import Settings
+from ticketing.workers import WORKER_NAMES
 
-WORKERS = ("queue-advancer", "hold-expirer", "outbox-relay", "confirm-consumer", "refunder")
+WORKERS = WORKER_NAMES
 API_WORKERS = 2
 STOP_GRACE_S = 10.0
 READY_TIMEOUT_S = 60.0

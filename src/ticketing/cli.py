@@ -8,8 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from ticketing.settings import Settings
-
-WORKER_NAMES = ("queue-advancer", "hold-expirer", "outbox-relay", "confirm-consumer", "refunder", "reconciler")
+from ticketing.workers import WORKER_NAMES
 
 
 def _dev(settings: Settings) -> int:

@@ -15,8 +15,9 @@ from ticketing.bootstrap import open_resources
 from ticketing.devtools.broker import LocalBroker, port_is_free, start_broker
 from ticketing.devtools.demo import seed_demo
 from ticketing.settings import Settings
+from ticketing.workers import WORKER_NAMES
 
-WORKERS = ("queue-advancer", "hold-expirer", "outbox-relay", "confirm-consumer", "refunder", "reconciler")
+WORKERS = WORKER_NAMES
 STOP_GRACE_S = 8.0
 # deploy/prometheus/prometheus.yml scrapes 9101-9106: keep this base and the WORKERS order in step with it.
 WORKER_METRICS_BASE_PORT = 9101
