@@ -7,7 +7,7 @@ DB_USER_SQL := CREATE USER IF NOT EXISTS 'ticketing'@'localhost' IDENTIFIED BY '
 	GRANT ALL PRIVILEGES ON *.* TO 'ticketing'@'localhost'; \
 	GRANT ALL PRIVILEGES ON *.* TO 'ticketing'@'127.0.0.1';
 
-.PHONY: run test install db-user lint fmt unit integration e2e observe clean
+.PHONY: run test install db-user lint fmt unit integration e2e faults observe clean
 
 run: install db-user  ## broker, migrations, demo event, API on 127.0.0.1:8000 and every worker
 	$(UV) run ticketing dev
@@ -47,6 +47,9 @@ integration: install db-user
 
 e2e: install db-user
 	$(UV) run pytest tests/e2e
+
+faults: install db-user  ## fault suite: private MariaDB/Redis/broker per test, kills and pauses; prints a results table
+	$(UV) run pytest tests/faults -p no:randomly -v
 
 # Debian's prometheus package also installs a service on :9090; stop it or pick another address.
 OBSERVE_ADDR ?= 127.0.0.1:9090

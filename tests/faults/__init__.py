@@ -1,0 +1,1 @@
+"""Fault suite: private MariaDB, Redis and broker per test, the real service as subprocesses, a sale, a fault."""

@@ -27,6 +27,7 @@ test's buyers keep running meanwhile):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import signal
@@ -179,10 +180,8 @@ class ChildProcess:
             return
         if self.own_group:
             # Also when the leader already exited: its zombie keeps the group id ours.
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         elif self.alive:
             os.kill(self.pid, signal.SIGKILL)
         self._reap()
@@ -515,7 +514,9 @@ class PrivateBroker(PrivateService):
     """The project's Tansu broker (``ticketing.devtools.broker``) on a port of its own.
 
     Tansu keeps everything in memory: ``restart()`` brings it back EMPTY on the same port,
-    every topic, message and committed offset gone. ``pause()`` freezes it by pid.
+    every topic, message and committed offset gone. ``pause()`` freezes it by pid. Measured
+    here: with the service's clients connected, SIGTERM takes ~5 s to stop it (``restart()``
+    blocks that long); ``kill()`` then ``start()`` is a crash-restart in ~30 ms.
     """
 
     kind = "broker"

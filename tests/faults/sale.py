@@ -26,8 +26,10 @@ order is CONFIRMED or REFUNDED), runs ``ticketing check --grace-s 0`` and counts
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import random
+import ssl
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
@@ -105,10 +107,15 @@ class BuyerResult:
             self.errors.append(what)
 
 
+class SaleOver(AssertionError):
+    """Every buyer finished before the point a fault waited for was reached."""
+
+
 class Progress:
     """How many buyers reached each stage (``STAGES``); a fault waits on it."""
 
-    def __init__(self) -> None:
+    def __init__(self, buyers: int) -> None:
+        self.buyers = buyers
         self.counts: dict[str, int] = dict.fromkeys(STAGES, 0)
         self._changed = asyncio.Condition()
 
@@ -118,11 +125,14 @@ class Progress:
             self._changed.notify_all()
 
     async def reached(self, stage: str, n: int, timeout_s: float = 60.0) -> None:
-        """Until ``n`` buyers reached ``stage`` (e.g. ``"paid"``); TimeoutError after ``timeout_s``."""
+        """Until ``n`` buyers reached ``stage`` (e.g. ``"paid"``). Raises TimeoutError after
+        ``timeout_s``, and SaleOver at once if every buyer finished short of it."""
         if stage not in self.counts:
             raise ValueError(f"unknown stage {stage!r}; one of {STAGES}")
         async with asyncio.timeout(timeout_s), self._changed:
-            await self._changed.wait_for(lambda: self.counts[stage] >= n)
+            await self._changed.wait_for(lambda: self.counts[stage] >= n or self.counts["done"] >= self.buyers)
+        if self.counts[stage] < n:
+            raise SaleOver(f"the sale ended with {self.counts[stage]} buyers at {stage!r}, not {n}: {self.counts}")
 
     def __getitem__(self, stage: str) -> int:
         return self.counts[stage]
@@ -200,14 +210,15 @@ class Sale:
             BuyerResult(i, f"{prefix}{i}", seat_nos[i], f"idem-{uuid.uuid4().hex}") for i in range(plan.buyers)
         ]
         self._auth = {b.user: {"Authorization": f"Bearer {self.tokens.issue(b.user)}"} for b in self.buyers}
-        self.progress = Progress()
+        self.progress = Progress(len(self.buyers))
         self.started_at: float | None = None
         self.ended_at: float | None = None
         self.fault_began_at: float | None = None
         self.fault_ended_at: float | None = None
         self.settlement: Settlement | None = None
         self.report: CheckReport | None = None
-        self._client: httpx.AsyncClient | None = None
+        self._clients: dict[int, httpx.AsyncClient] = {}
+        self._ssl = ssl.create_default_context()
 
     # -- set-up --------------------------------------------------------------------------
 
@@ -217,7 +228,7 @@ class Sale:
         queue capacity >= buyers)."""
         plan = plan or SalePlan()
         rows = math.ceil(plan.seats / plan.cols)
-        seat_nos = [s.seat_no for s in seat_grid(rows, plan.cols, Decimal(plan.price))]
+        seat_nos = [str(s.seat_no) for s in seat_grid(rows, plan.cols, Decimal(plan.price))]
         admin = AccessTokens(stack.settings.jwt_secret).issue("faults-admin", Role.ADMIN)
         headers = {"Authorization": f"Bearer {admin}"}
         now = datetime.now(UTC)
@@ -254,11 +265,10 @@ class Sale:
         """Every buyer at once, and ``fault(self)`` beside them. Returns when every buyer has a
         final answer (or spent the budget) and the fault coroutine returned; an exception in
         the fault cancels the buyers and propagates."""
-        limits = httpx.Limits(max_connections=self.plan.buyers * 2 + 10, max_keepalive_connections=self.plan.buyers * 2)
-        timeout = httpx.Timeout(self.plan.request_timeout_s, connect=self.plan.connect_timeout_s)
         self.started_at = time.monotonic()
-        async with httpx.AsyncClient(base_url=self.stack.base_url, limits=limits, timeout=timeout) as client:
-            self._client = client
+        async with contextlib.AsyncExitStack() as clients:
+            for b in self.buyers:
+                self._clients[b.index] = await clients.enter_async_context(self._new_client())
             try:
                 buying = asyncio.gather(*(self._buy(b) for b in self.buyers))
                 if fault is None:
@@ -266,20 +276,30 @@ class Sale:
                 else:
                     await self._beside(buying, fault)
             finally:
-                self._client = None
+                self._clients.clear()
         self.ended_at = time.monotonic()
         return self.buyers
 
+    def _new_client(self) -> httpx.AsyncClient:
+        """One client per buyer, like one browser each. (One shared client with hundreds of
+        connections spends ~20 ms of CPU per request in its pool bookkeeping, measured here:
+        the load generator, not the service, became the bottleneck on two cores.)"""
+        return httpx.AsyncClient(
+            base_url=self.stack.base_url,
+            limits=httpx.Limits(max_connections=4, max_keepalive_connections=2),
+            timeout=httpx.Timeout(self.plan.request_timeout_s, connect=self.plan.connect_timeout_s),
+            verify=self._ssl,  # unused over http://, but building one per client costs ~ms each
+        )
+
     async def _beside(self, buying: asyncio.Future[list[None]], fault: Fault) -> None:
         async def faulting() -> None:
-            if self.fault_began_at is None:
-                self.fault_began()
             await fault(self)
             if self.fault_ended_at is None:
                 self.fault_ended()
 
-        fault_task = asyncio.ensure_future(faulting())
-        done, _ = await asyncio.wait({buying, fault_task}, return_when=asyncio.FIRST_EXCEPTION)
+        fault_task: asyncio.Future[None] = asyncio.ensure_future(faulting())
+        tasks: set[asyncio.Future[Any]] = {buying, fault_task}
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
         if fault_task in done and fault_task.exception() is not None:
             buying.cancel()
             await asyncio.gather(buying, return_exceptions=True)
@@ -317,14 +337,12 @@ class Sale:
     ) -> Answer:
         """One request as a real client sends it: retried on transport errors, timeouts, 429
         and 5xx (and when ``retry_if`` says so) with jittered backoff, until ``deadline``."""
-        assert self._client is not None
+        client = self._clients[b.index]
         delay = self.plan.backoff_first_s
         retried = False
         while True:
             try:
-                r = await self._client.request(
-                    method, path, json=json, headers={**self._auth[b.user], **(headers or {})}
-                )
+                r = await client.request(method, path, json=json, headers={**self._auth[b.user], **(headers or {})})
                 if r.status_code < 500 and r.status_code != 429 and not (retry_if and retry_if(r)):
                     return Answer(r, retried)
                 b.note(f"{stage}: {r.status_code} {problem_code(r)}".rstrip())

@@ -137,8 +137,9 @@ class Stack:
     @property
     def settings(self) -> Settings:
         """The service's settings, as its processes read them from ``env``."""
-        fields = {k.removeprefix("TICKETING_").lower(): v for k, v in self.env.items() if k.startswith("TICKETING_")}
-        return Settings(**fields)
+        env = self.child_env()
+        fields = {k.removeprefix("TICKETING_").lower(): v for k, v in env.items() if k.startswith("TICKETING_")}
+        return Settings.model_validate(fields)
 
     @property
     def names(self) -> list[str]:
@@ -336,6 +337,8 @@ def open_stack(env: Mapping[str, str] | None = None, start: bool = True) -> Iter
         raise
     finally:
         try:
+            for inst in stack.instances:
+                inst.resume()  # a paused database would hold up every graceful shutdown
             stack.stop()
         finally:
             for inst in stack.instances:
