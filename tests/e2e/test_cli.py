@@ -61,7 +61,9 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
-def test_dev_starts_everything_and_sigterm_stops_every_child(settings: Settings, tmp_path: Path) -> None:
+def start_dev(settings: Settings, tmp_path: Path) -> tuple[subprocess.Popen[bytes], int, Path]:
+    """`ticketing dev` on a per-test database, Redis prefix and ports; returns once /readyz is 200.
+    Returns (process, API port, log file)."""
     api_port = free_port()
     env = {
         **os.environ,
@@ -80,20 +82,26 @@ def test_dev_starts_everything_and_sigterm_stops_every_child(settings: Settings,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+    deadline = time.monotonic() + 60
+    ready = None
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(log.read_text())
+        try:
+            ready = httpx.get(f"http://127.0.0.1:{api_port}/readyz", timeout=2)
+            if ready.status_code == 200:
+                return proc, api_port, log
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    proc.kill()
+    proc.wait()
+    raise AssertionError(f"not ready within 60 s: {ready.text if ready else 'no answer'}\n{log.read_text()}")
+
+
+def test_dev_starts_everything_and_sigterm_stops_every_child(settings: Settings, tmp_path: Path) -> None:
+    proc, api_port, _ = start_dev(settings, tmp_path)
     try:
-        deadline = time.monotonic() + 60
-        ready = None
-        while time.monotonic() < deadline:
-            assert proc.poll() is None, log.read_text()
-            try:
-                ready = httpx.get(f"http://127.0.0.1:{api_port}/readyz", timeout=2)
-                if ready.status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        assert ready is not None
-        assert ready.status_code == 200, ready.text + log.read_text()
         events = httpx.get(f"http://127.0.0.1:{api_port}/api/v1/events?limit=200").json()
         assert any(e["title"].startswith("Demo") for e in events)
         tree = descendants(proc.pid)

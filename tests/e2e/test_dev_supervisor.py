@@ -2,16 +2,13 @@
 
 import os
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 
-from tests.e2e.test_cli import alive, descendants
-from ticketing.devtools.broker import free_port
+from tests.e2e.test_cli import alive, descendants, start_dev
 from ticketing.devtools.supervisor import Child
 from ticketing.settings import Settings
 
@@ -74,39 +71,8 @@ def running_children(parent: int, cmdline_part: str) -> set[int]:
 
 
 def test_dev_restarts_a_killed_worker_and_sigterm_still_stops_every_child(settings: Settings, tmp_path: Path) -> None:
-    api_port = free_port()
-    env = {
-        **os.environ,
-        "TICKETING_DATABASE_URL": settings.database_url,
-        "TICKETING_REDIS_KEY_PREFIX": settings.redis_key_prefix,
-        "TICKETING_API_PORT": str(api_port),
-        "TICKETING_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{free_port()}",
-        "TICKETING_LOG_LEVEL": "WARNING",
-    }
-    log = tmp_path / "dev.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "ticketing.cli", "dev"],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    proc, _, log = start_dev(settings, tmp_path)
     try:
-        deadline = time.monotonic() + 60
-        ready = None
-        while time.monotonic() < deadline:
-            assert proc.poll() is None, log.read_text()
-            try:
-                ready = httpx.get(f"http://127.0.0.1:{api_port}/readyz", timeout=2)
-                if ready.status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        assert ready is not None
-        assert ready.status_code == 200, ready.text + log.read_text()
-
         [killed] = running_children(proc.pid, "worker hold-expirer")
         os.kill(killed, signal.SIGKILL)
         deadline = time.monotonic() + 10

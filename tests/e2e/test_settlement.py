@@ -19,14 +19,20 @@ from ticketing.domain.reservations import ConfirmOutcome
 from ticketing.services.confirmation import confirm_seats
 
 
+async def declined_order(client: httpx.AsyncClient, auth: Auth, res: Resources, schedule_id: int) -> tuple[str, str]:
+    """A-1 held and ordered by "declined", whose charge the provider reported FAILED."""
+    passes = await admit(client, auth, res, schedule_id, ["declined"])
+    hold_id = (await hold(client, auth, schedule_id, "declined", passes["declined"], ["A-1"])).json()["hold_id"]
+    order_no = (await order(client, auth, "declined", hold_id)).json()["order_no"]
+    assert (await webhook(client, res, order_no, "FAILED")).json()["status"] == "FAILED"
+    return hold_id, order_no
+
+
 async def test_paid_after_failed_is_confirmed_when_the_seats_are_still_free(
     client: httpx.AsyncClient, auth: Auth, app_res: Resources, workers: dict[str, object]
 ) -> None:
     schedule = await make_schedule(app_res)
-    passes = await admit(client, auth, app_res, schedule.id, ["declined"])
-    hold_id = (await hold(client, auth, schedule.id, "declined", passes["declined"], ["A-1"])).json()["hold_id"]
-    order_no = (await order(client, auth, "declined", hold_id)).json()["order_no"]
-    assert (await webhook(client, app_res, order_no, "FAILED")).json()["status"] == "FAILED"
+    hold_id, order_no = await declined_order(client, auth, app_res, schedule.id)
     assert (await webhook(client, app_res, order_no, "PAID", pg_tx_id="pg-late")).json()["status"] == "PAID"
 
     async def confirmed() -> bool:
@@ -41,10 +47,7 @@ async def test_paid_after_failed_is_refunded_when_someone_else_bought_the_seat(
     client: httpx.AsyncClient, auth: Auth, app_res: Resources, workers: dict[str, object]
 ) -> None:
     schedule = await make_schedule(app_res)
-    passes = await admit(client, auth, app_res, schedule.id, ["declined"])
-    hold_id = (await hold(client, auth, schedule.id, "declined", passes["declined"], ["A-1"])).json()["hold_id"]
-    order_no = (await order(client, auth, "declined", hold_id)).json()["order_no"]
-    assert (await webhook(client, app_res, order_no, "FAILED")).json()["status"] == "FAILED"
+    hold_id, order_no = await declined_order(client, auth, app_res, schedule.id)
     other_hold, _ = await buy(client, auth, app_res, schedule.id, "other", ["A-1"])
 
     async def other_confirmed() -> bool:

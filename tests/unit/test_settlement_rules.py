@@ -69,13 +69,18 @@ async def test_webhook_for_an_unknown_order_is_not_found() -> None:
         await tx.run(lambda uow: record_paid(uow, "missing", "pg", "e", tx.state.clock, 60))
 
 
-async def test_guard_conflict_refunds_the_hold_and_names_the_seats_sold_elsewhere() -> None:
+def sold_seat_and_a_paid_loser() -> tuple[FakeTransactions, ConfirmRequested]:
+    """A-1 is confirmed for "winner"; "loser" paid for A-1 and A-2 and awaits confirmation."""
     tx = FakeTransactions()
     add_hold(tx.state, "winner", ["A-1"], S.CONFIRMED)
     tx.state.guard[(1, "A-1")] = 1
     add_hold(tx.state, "loser", ["A-1", "A-2"], S.PAYMENT_PENDING)
     add_order(tx.state, "o2", "loser", OrderStatus.PAID)
-    message = ConfirmRequested("e1", "o2", "loser", 1, "u")
+    return tx, ConfirmRequested("e1", "o2", "loser", 1, "u")
+
+
+async def test_guard_conflict_refunds_the_hold_and_names_the_seats_sold_elsewhere() -> None:
+    tx, message = sold_seat_and_a_paid_loser()
     result = await tx.run(lambda uow: decide_confirmation(uow, message, "refund-1", tx.state.clock, 60))
     assert result.outcome is ConfirmOutcome.REFUND_REQUESTED
     assert result.sold_elsewhere == ("A-1",)
@@ -86,12 +91,7 @@ async def test_guard_conflict_refunds_the_hold_and_names_the_seats_sold_elsewher
 
 
 async def test_redelivered_decision_is_a_duplicate_that_still_reports_the_refund_state() -> None:
-    tx = FakeTransactions()
-    add_hold(tx.state, "winner", ["A-1"], S.CONFIRMED)
-    tx.state.guard[(1, "A-1")] = 1
-    add_hold(tx.state, "loser", ["A-1", "A-2"], S.PAYMENT_PENDING)
-    add_order(tx.state, "o2", "loser", OrderStatus.PAID)
-    message = ConfirmRequested("e1", "o2", "loser", 1, "u")
+    tx, message = sold_seat_and_a_paid_loser()
     await tx.run(lambda uow: decide_confirmation(uow, message, "refund-1", tx.state.clock, 60))
     again = await tx.run(lambda uow: decide_confirmation(uow, message, "refund-2", tx.state.clock, 60))
     assert again.outcome is ConfirmOutcome.DUPLICATE

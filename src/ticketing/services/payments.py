@@ -200,10 +200,8 @@ async def record_paid(
     replay, or PAID for an order already past PAID, changes nothing. The reconciler is
     told to look at the order if it is not settled within ``settle_within_s``.
     Raises OrderNotFound."""
-    order = await uow.orders.get(order_no, for_update=True)
-    if order is None:
-        raise OrderNotFound()
-    if not may_move(order.status, OrderStatus.PAID):
+    order, movable = await _locked_order(uow, order_no, OrderStatus.PAID)
+    if not movable:
         return order, None
     await uow.orders.move(order_no, OrderStatus.PAID, now, pg_tx_id)
     await uow.orders.schedule_check(order_no, settle_within_s)
@@ -213,16 +211,22 @@ async def record_paid(
     return replace(order, status=OrderStatus.PAID, pg_tx_id=pg_tx_id), await uow.holds.get(order.hold_id)
 
 
+async def _locked_order(uow: UnitOfWork, order_no: str, target: OrderStatus) -> tuple[PaymentOrder, bool]:
+    """The order, locked for this unit of work, and whether it may move to ``target``."""
+    order = await uow.orders.get(order_no, for_update=True)
+    if order is None:
+        raise OrderNotFound()
+    return order, may_move(order.status, target)
+
+
 async def record_failed(
     uow: UnitOfWork, order_no: str, pg_tx_id: str, now: datetime
 ) -> tuple[PaymentOrder, HoldRecord | None]:
     """The charge was declined: READY -> FAILED and the hold RELEASED. A decline after a
     capture is stale news and changes nothing. Returns (order, the released hold or None).
     Raises OrderNotFound."""
-    order = await uow.orders.get(order_no, for_update=True)
-    if order is None:
-        raise OrderNotFound()
-    if not may_move(order.status, OrderStatus.FAILED):
+    order, movable = await _locked_order(uow, order_no, OrderStatus.FAILED)
+    if not movable:
         return order, None
     await uow.orders.move(order_no, OrderStatus.FAILED, now, pg_tx_id)
     released = await uow.holds.move(order.hold_id, ReservationStatus.RELEASED, now)
