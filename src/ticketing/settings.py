@@ -79,6 +79,11 @@ class Settings(BaseSettings):
         description="a paid order not confirmed or refunded by then is re-published (or its refund retried)",
     )
     reconciler_interval_s: float = Field(default=2.0, gt=0, description="pause between reconciler rounds")
+    reconciler_drift_check_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="how often the reconciler compares whole seat maps with the database (rebuild checks: every round)",
+    )
     reconciler_orphan_after_s: float = Field(
         default=30.0,
         gt=0,

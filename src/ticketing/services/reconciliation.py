@@ -41,16 +41,21 @@ async def heal_seat_state(
     clock: Clock,
     policy: SettlementPolicy,
     orphan_after_s: float = 30.0,
+    drift: bool = True,
 ) -> Counter[str]:
     """For every schedule on sale: rebuild its seat state when Redis lost it (holds answer
-    503 until then), else correct what drifted -- SOLD seats not shown SOLD, seats shown
-    HELD whose hold is over, and locks no hold will release (an API process killed between
-    the lock and the insert left one; it would block the seat for its whole TTL).
+    503 until then); with ``drift``, also correct what drifted -- SOLD seats not shown SOLD,
+    seats shown HELD whose hold is over, and locks no hold will release (an API process
+    killed between the lock and the insert left one; it would block the seat for its whole
+    TTL). The rebuild check is one EXISTS per schedule, cheap enough for every round; the
+    drift check reads the schedule's live rows and its whole seat map, so it runs less often.
     Returns repairs by kind."""
     repairs: Counter[str] = Counter()
     for schedule in await catalog.list_on_sale(clock.now()):
         rebuild = not await locks.is_intact(schedule.id)
-        seats = await truth.seat_truth(schedule.id, policy.payment_window_s)
+        if not rebuild and not drift:
+            continue
+        seats = await truth.seat_truth(schedule.id, policy.payment_window_s, with_counts=rebuild)
         shown = {} if rebuild else await states.states(schedule.id)
         orphans = await _orphan_locks(truth, locks, schedule, seats, shown, orphan_after_s)
         entries = restore_plan(seats, shown, rebuild, orphans)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 
 import structlog
 
@@ -24,13 +25,18 @@ class Reconciler:
 
     def __init__(self, resources: Resources) -> None:
         self.res = resources
+        self._next_drift_check_at = 0.0
         for kind in ("seat_state_rebuilt", "seats_healed", "confirmation_republished", "refund_retried"):
             resources.metrics.reconciler_repairs_total.labels(kind)  # exported at 0 for increase()
 
     async def tick(self) -> int:
-        """One round: heal the seat state of every schedule on sale, then settle overdue
-        orders. Returns how many repairs it made."""
+        """One round: rebuild the seat state of any schedule whose Redis state was lost (and,
+        every ``reconciler_drift_check_s``, heal drift), then settle overdue orders. Returns
+        how many repairs it made."""
         res = self.res
+        drift = time.monotonic() >= self._next_drift_check_at
+        if drift:
+            self._next_drift_check_at = time.monotonic() + res.settings.reconciler_drift_check_s
         repairs = await heal_seat_state(
             res.catalog,
             res.seat_truth,
@@ -39,6 +45,7 @@ class Reconciler:
             res.clock,
             res.settlement,
             res.settings.reconciler_orphan_after_s,
+            drift,
         )
         repairs += await settle_overdue_orders(
             res.tx, res.refunds, res.outbox_signal, res.clock, res.settlement, ORDERS_PER_ROUND

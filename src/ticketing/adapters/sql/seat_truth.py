@@ -23,10 +23,12 @@ class SqlSeatTruth:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
-    async def seat_truth(self, schedule_id: ScheduleId, payment_window_s: int) -> SeatTruth:
+    async def seat_truth(self, schedule_id: ScheduleId, payment_window_s: int, with_counts: bool) -> SeatTruth:
         """SOLD seats (guard rows), holds that still own their seats -- HELD and not expired by
         the database clock (with the time they have left), or paid and awaiting confirmation
-        (a payment window) -- and every user's counted holds, confirmed ones for good."""
+        (a payment window) -- and, ``with_counts``, every user's counted holds, confirmed
+        ones for good (the CONFIRMED rows are read only then: a rebuild needs them)."""
+        statuses = [RS.HELD.value, RS.PAYMENT_PENDING.value] + ([RS.CONFIRMED.value] if with_counts else [])
         async with self._engine.connect() as pooled:
             # One snapshot: a confirmation committing mid-read is seen whole or not at all.
             conn = await pooled.execution_options(isolation_level="REPEATABLE READ")
@@ -40,7 +42,7 @@ class SqlSeatTruth:
                     await conn.execute(
                         sa.select(r.c.hold_id, r.c.user_id, r.c.seat_no, r.c.status, r.c.expires_at).where(
                             r.c.schedule_id == schedule_id,
-                            r.c.status.in_([RS.HELD.value, RS.PAYMENT_PENDING.value, RS.CONFIRMED.value]),
+                            r.c.status.in_(statuses),
                         )
                     )
                 ).all()
