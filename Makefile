@@ -7,7 +7,7 @@ DB_USER_SQL := CREATE USER IF NOT EXISTS 'ticketing'@'localhost' IDENTIFIED BY '
 	GRANT ALL PRIVILEGES ON *.* TO 'ticketing'@'localhost'; \
 	GRANT ALL PRIVILEGES ON *.* TO 'ticketing'@'127.0.0.1';
 
-.PHONY: run test install db-user lint fmt unit integration e2e faults observe clean
+.PHONY: run test install db-user lint fmt unit integration e2e faults fault-tools observe clean
 
 run: install db-user  ## broker, migrations, demo event, API on 127.0.0.1:8000 and every worker
 	$(UV) run ticketing dev
@@ -48,8 +48,18 @@ integration: install db-user
 e2e: install db-user
 	$(UV) run pytest tests/e2e
 
-faults: install db-user  ## fault suite: private MariaDB/Redis/broker per test, kills and pauses; prints a results table
-	$(UV) run pytest tests/faults -p no:randomly -v
+faults: install db-user fault-tools  ## the whole fault suite (~15 min): private MariaDB/Redis/broker per test, kills and pauses; prints a results table
+	$(UV) run pytest tests/faults -m faults -p no:randomly -v
+
+# libfaketime (Debian package faketime) runs a worker with a skewed wall clock in the clock-skew
+# fault tests; a fresh machine lacks it. Installed only when the library is missing.
+fault-tools:
+	@ls /usr/lib/*/faketime/libfaketime.so.1 >/dev/null 2>&1 || { \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo "sudo -n"); \
+		echo "installing faketime (apt-get)"; \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq faketime >/dev/null 2>&1 || \
+		{ $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq faketime; }; }
+	@ls /usr/lib/*/faketime/libfaketime.so.1 >/dev/null 2>&1 || { echo "could not install libfaketime: apt-get install faketime"; exit 1; }
 
 # Debian's prometheus package also installs a service on :9090; stop it or pick another address.
 OBSERVE_ADDR ?= 127.0.0.1:9090

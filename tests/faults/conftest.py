@@ -1,8 +1,9 @@
 """Fixtures of the fault suite, the results table at the end of the run, logs on failure.
 
 - ``fault_stack``: a fresh ``Stack`` (private MariaDB, Redis, broker; API and every worker
-  as subprocesses), stopped and removed after the test. For other settings use
-  ``with open_stack(env={...}) as stack:`` in the test instead.
+  as subprocesses), stopped and removed after the test. Other settings for a test:
+  ``@pytest.mark.stack_env({"TICKETING_RELAY_LEASE_S": "3"})``, and for one process only
+  ``@pytest.mark.stack_env(process_env={"hold-expirer": {...}})`` (``open_stack()``'s arguments).
 - ``fault_results``: the session's ``FaultResults``; ``fault_results.add(row)`` before
   asserting, so a failing row is in the table too.
 
@@ -37,8 +38,11 @@ def fault_results(request: pytest.FixtureRequest) -> FaultResults:
 
 
 @pytest.fixture
-def fault_stack() -> Iterator[Stack]:
-    with open_stack() as stack:
+def fault_stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
+    marker = request.node.get_closest_marker("stack_env")
+    env = dict(marker.args[0]) if marker and marker.args else {}
+    process_env = dict(marker.kwargs.get("process_env", {})) if marker else {}
+    with open_stack(env=env, process_env=process_env) as stack:
         yield stack
 
 

@@ -16,7 +16,14 @@ recovery_s    seconds from the end of the fault until every paid order settled (
 accepted      buyers the payment provider told "webhook accepted" (200 PAID)
 lost          of those, orders the database does not have as paid: must be 0
 gave_up       buyers with no final answer within their time budget
+5xx           server errors by status: what the buyers saw (``503:40``), and with ``api`` what the
+              API's own ``/metrics`` counted, the webhook calls of the payment provider included
+              (those the provider retries inside the API, which no buyer sees). A 500 is a bug:
+              a dependency that is down must be a 503
 ============  =================================================================================
+
+Also kept per row (in the JSON, and asserted by the tests): ``confirmed_and_refunded``, orders
+whose money went back although a seat of theirs is CONFIRMED (must be 0).
 """
 
 from __future__ import annotations
@@ -41,6 +48,7 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("lost", "lost"),
     ("gave_up", "gave_up"),
     ("sale_s", "sale_s"),
+    ("five_xx", "5xx"),
 )
 
 
@@ -60,16 +68,49 @@ class FaultResult:
     gave_up: int = 0
     sale_s: float | None = None
     settled: bool = True
+    confirmed_and_refunded: int = 0
     test: str = ""
     violations_by_invariant: dict[str, int] = field(default_factory=dict)
     violation_details: list[dict[str, str]] = field(default_factory=list)
     buyer_outcomes: dict[str, int] = field(default_factory=dict)
+    # "hold 503 SEAT_MAP_REBUILDING" (stage, status, code) -> how many answers the buyers saw.
+    http_5xx: dict[str, int] = field(default_factory=dict)
+    # "POST /api/v1/payments/{order_no}/webhook 500" -> requests the API counted; None: not read.
+    server_5xx: dict[str, int] | None = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
     @property
     def clean(self) -> bool:
-        """Nothing stuck, nothing sold twice, no payment lost, no invariant violated."""
-        return self.stuck == 0 and self.double_sold == 0 and self.lost == 0 and self.violations == 0
+        """Nothing stuck, nothing sold twice, no payment lost, no invariant violated, no 500."""
+        return (
+            self.stuck == 0
+            and self.double_sold == 0
+            and self.lost == 0
+            and self.violations == 0
+            and self.confirmed_and_refunded == 0
+            and not self.http_500s
+        )
+
+    @property
+    def http_500s(self) -> dict[str, int]:
+        """Every 500 (INTERNAL_ERROR), seen by a buyer or counted by the API."""
+        both = {f"buyers saw {k}": n for k, n in self.http_5xx.items()}
+        both.update({f"api counted {k}": n for k, n in (self.server_5xx or {}).items()})
+        return {k: n for k, n in both.items() if _status(k) == 500}
+
+    @property
+    def webhook_5xx(self) -> dict[str, int]:
+        """Webhook calls the API answered with a 5xx (by route and status)."""
+        return {k: n for k, n in (self.server_5xx or {}).items() if "/webhook" in k}
+
+    @property
+    def five_xx(self) -> str:
+        by_status: dict[int, int] = {}
+        for key, n in self.http_5xx.items():
+            by_status[_status(key)] = by_status.get(_status(key), 0) + n
+        seen = ",".join(f"{status}:{n}" for status, n in sorted(by_status.items()))
+        api = sum(n for k, n in (self.server_5xx or {}).items() if _status(k) == 500)
+        return (seen or "-") + (f" api500:{api}" if api else "")
 
     def cell(self, name: str) -> str:
         value = getattr(self, name)
@@ -83,7 +124,18 @@ class FaultResult:
         """One line for assertion messages."""
         cells = ", ".join(f"{name}={self.cell(name)}" for name, _ in COLUMNS[1:])
         extra = f"; violations: {self.violations_by_invariant}" if self.violations else ""
+        if self.confirmed_and_refunded:
+            extra += f"; confirmed_and_refunded={self.confirmed_and_refunded}"
+        extra += f"; 5xx seen {self.http_5xx}, api {self.server_5xx}; notes: {self.notes}"
         return f"{self.fault}: {cells}; buyers: {self.buyer_outcomes}{extra}"
+
+
+def _status(key: str) -> int:
+    """The status code in "503 CODE" or "POST /route 503"."""
+    for word in key.split():
+        if word.isdigit() and len(word) == 3:
+            return int(word)
+    return 0
 
 
 class FaultResults:

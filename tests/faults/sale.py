@@ -11,11 +11,20 @@ capped), holds one seat of its own, asks for a payment order with a fixed Idempo
 and has the development payment provider complete it (which calls the real webhook).
 
 During a fault a buyer retries like a real client: a transport error, a timeout, a 429 or a
-5xx is retried with jittered exponential backoff until the sale's time budget runs out
-(``SalePlan.budget_s``); the payment always with the same Idempotency-Key, the provider's
-completion also when the webhook itself answered 5xx (a gateway retries its callbacks). A
-hold refused for its pass (403 PASS_*) goes back to the queue; a hold refused as SEAT_TAKEN
-after an attempt whose answer was lost looks in ``/me/reservations`` for its own hold.
+5xx is retried with jittered exponential backoff (or after the answer's ``Retry-After``)
+until the sale's time budget runs out (``SalePlan.budget_s``); the payment always with the
+same Idempotency-Key, the provider's completion also when the webhook itself answered 5xx
+(a gateway retries its callbacks). A hold refused for its pass (403 PASS_*) goes back to
+the queue; a hold refused as SEAT_TAKEN after an attempt whose answer was lost looks in
+``/me/reservations`` for its own hold. Every 5xx a buyer saw is counted by status and code
+(``Sale.http_5xx``); ``finish()`` adds the API's own count by route (its ``/metrics``),
+which also sees the webhook calls the provider makes inside the API.
+
+A plan can shape the buyers for a fault: ``arrival_s`` spreads their arrivals over that many
+seconds (so a fault finds buyers in every stage), ``hold_delay_s``/``order_delay_s``/``pay_delay_s``
+pause between admission and the hold (choosing seats), before ordering and before paying (a
+buyer on the provider's page), ``walk_away_every`` makes every
+n-th buyer hold a seat and leave without paying (outcome ``walked_away``).
 
 The fault is a coroutine ``fault(sale)``; ``sale.progress.reached("paid", 50)`` lets it wait
 for a point in the sale. When it returns, that instant is the end of the fault (or it calls
@@ -75,6 +84,16 @@ class SalePlan:
     backoff_max_s: float = 2.0
     settle_timeout_s: float = 60.0
     user_prefix: str = "buyer-"
+    arrival_s: float = 0.0
+    hold_delay_s: tuple[float, float] = (0.0, 0.0)
+    order_delay_s: tuple[float, float] = (0.0, 0.0)
+    pay_delay_s: tuple[float, float] = (0.0, 0.0)
+    walk_away_every: int = 0
+    retry_after_cap_s: float = 5.0
+
+    def walks_away(self, index: int) -> bool:
+        """Buyers 0, n, 2n, ... hold a seat and never pay (``walk_away_every=n``)."""
+        return self.walk_away_every > 0 and index % self.walk_away_every == 0
 
     @property
     def seats(self) -> int:
@@ -84,7 +103,8 @@ class SalePlan:
 @dataclass
 class BuyerResult:
     """What happened to one buyer. ``outcome``: ``paid`` (the provider reported the webhook
-    accepted), ``rejected`` (a final 4xx; ``final`` names it), ``gave_up`` (budget spent)."""
+    accepted), ``rejected`` (a final 4xx; ``final`` names it), ``gave_up`` (budget spent),
+    ``walked_away`` (held a seat and left, as the plan said)."""
 
     index: int
     user: str
@@ -98,7 +118,10 @@ class BuyerResult:
     final: str = ""
     retries: int = 0
     requeues: int = 0
+    reentries: int = 0
     errors: list[str] = field(default_factory=list)
+    held_at: float | None = None
+    pay_sent_at: datetime | None = None  # wall clock (UTC), to compare with the database's times
     paid_at: float | None = None
 
     def note(self, what: str) -> None:
@@ -189,6 +212,7 @@ class Tally:
     refunded: int
     stuck: int
     double_sold: int
+    confirmed_and_refunded: int
     paid_order_nos: frozenset[str]
     statuses: Mapping[str, int]
 
@@ -217,6 +241,7 @@ class Sale:
         self.fault_ended_at: float | None = None
         self.settlement: Settlement | None = None
         self.report: CheckReport | None = None
+        self.http_5xx: dict[str, int] = {}  # "hold 503 SEAT_MAP_REBUILDING" -> answers buyers saw
         self._clients: dict[int, httpx.AsyncClient] = {}
         self._ssl = ssl.create_default_context()
 
@@ -310,11 +335,17 @@ class Sale:
     async def _buy(self, b: BuyerResult) -> None:
         assert self.started_at is not None
         deadline = self.started_at + self.plan.budget_s
+        await asyncio.sleep(random.uniform(0, self.plan.arrival_s))
         try:
             hold_id = await self._hold(b, deadline)
-            order_no = await self._order(b, hold_id, deadline)
-            await self._complete(b, order_no, deadline)
-            b.outcome = "paid"
+            if self.plan.walks_away(b.index):
+                b.outcome, b.final = "walked_away", f"left hold {hold_id} unpaid"
+            else:
+                await self._pause(self.plan.order_delay_s)
+                order_no = await self._order(b, hold_id, deadline)
+                await self._pause(self.plan.pay_delay_s)
+                await self._complete(b, order_no, deadline)
+                b.outcome = "paid"
         except GaveUp as exc:
             b.outcome, b.final = "gave_up", str(exc)
         except Rejected as exc:
@@ -322,6 +353,24 @@ class Sale:
         except Exception as exc:  # a broken answer (not JSON, a missing field): recorded, not fatal
             b.outcome, b.final = "error", f"{b.stage}: {type(exc).__name__}: {exc}"[:300]
         await self.progress.bump("done")
+
+    @staticmethod
+    async def _pause(bounds: tuple[float, float]) -> None:
+        low, high = bounds
+        if high > 0:
+            await asyncio.sleep(random.uniform(low, high))
+
+    def _count_5xx(self, stage: str, r: httpx.Response) -> None:
+        key = f"{stage} {r.status_code} {problem_code(r)}".rstrip()
+        self.http_5xx[key] = self.http_5xx.get(key, 0) + 1
+
+    def _retry_after_s(self, r: httpx.Response | None) -> float | None:
+        """A 503/429's ``Retry-After`` in seconds (capped), as a polite client honours it."""
+        raw = r.headers.get("retry-after") if r is not None else None
+        try:
+            return min(float(raw), self.plan.retry_after_cap_s) if raw else None
+        except ValueError:
+            return None
 
     async def _send(
         self,
@@ -341,15 +390,19 @@ class Sale:
         delay = self.plan.backoff_first_s
         retried = False
         while True:
+            r: httpx.Response | None = None
             try:
                 r = await client.request(method, path, json=json, headers={**self._auth[b.user], **(headers or {})})
+                if r.status_code >= 500:
+                    self._count_5xx(stage, r)
                 if r.status_code < 500 and r.status_code != 429 and not (retry_if and retry_if(r)):
                     return Answer(r, retried)
                 b.note(f"{stage}: {r.status_code} {problem_code(r)}".rstrip())
             except httpx.TransportError as exc:
                 b.note(f"{stage}: {type(exc).__name__}")
             retried = True
-            pause = delay * random.uniform(0.5, 1.5)
+            retry_after = self._retry_after_s(r)
+            pause = delay * random.uniform(0.5, 1.5) if retry_after is None else retry_after * random.uniform(0.8, 1.2)
             if time.monotonic() + pause > deadline:
                 raise GaveUp(f"{stage}: budget spent ({b.errors[-1] if b.errors else 'no answer'})")
             await asyncio.sleep(pause)
@@ -379,6 +432,7 @@ class Sale:
                 a = await self._send(b, "status", "GET", path, deadline)
             else:  # NOT_IN_QUEUE: the line forgot us (Redis lost it): join again
                 b.note(f"queue: {status}")
+                b.reentries += 1
                 a = await self._send(b, "enter", "POST", path, deadline)
 
     async def _hold(self, b: BuyerResult, deadline: float) -> str:
@@ -386,6 +440,7 @@ class Sale:
         path = f"/api/v1/schedules/{self.schedule_id}/holds"
         while True:
             pass_token = await self._admitted(b, deadline)
+            await self._pause(self.plan.hold_delay_s)
             b.stage = "hold"
             a = await self._send(
                 b, "hold", "POST", path, deadline, json={"seat_nos": [b.seat_no]}, headers={"X-Queue-Pass": pass_token}
@@ -404,6 +459,7 @@ class Sale:
                     break
             raise Rejected(f"hold: {a.status} {a.code}")
         b.hold_id = hold_id
+        b.held_at = time.monotonic()
         await self.progress.bump("held")
         return hold_id
 
@@ -437,6 +493,7 @@ class Sale:
     async def _complete(self, b: BuyerResult, order_no: str, deadline: float) -> None:
         """The provider charges and calls the webhook; a webhook 5xx is retried like a gateway does."""
         b.stage = "pay"
+        b.pay_sent_at = datetime.now(UTC)
 
         def webhook_failed(r: httpx.Response) -> bool:
             if r.status_code != 200:
@@ -528,7 +585,7 @@ class Sale:
         finally:
             await engine.dispose()
         statuses: dict[str, int] = {}
-        paid = confirmed = refunded = stuck = 0
+        paid = confirmed = refunded = stuck = both = 0
         paid_nos = set()
         for order_no, status, n, n_confirmed in orders:
             statuses[status] = statuses.get(status, 0) + 1
@@ -540,7 +597,9 @@ class Sale:
             confirmed += is_confirmed
             refunded += status == "REFUNDED"
             stuck += not is_confirmed and status != "REFUNDED"
-        return Tally(len(orders), paid, confirmed, refunded, stuck, double_sold, frozenset(paid_nos), statuses)
+            # The money went back, yet a seat of the order is sold: both outcomes at once.
+            both += status != "PAID" and int(n_confirmed) > 0
+        return Tally(len(orders), paid, confirmed, refunded, stuck, double_sold, both, frozenset(paid_nos), statuses)
 
     async def check(self, quiet_s: float = 1.0) -> CheckReport:
         """``ticketing check --grace-s 0``, after ``quiet_s`` for the seat map to catch up
@@ -549,24 +608,65 @@ class Sale:
         self.report = await self.stack.check(self.schedule_id, grace_s=0.0)
         return self.report
 
+    async def seat_statuses(self) -> dict[str, str]:
+        """seat_no -> status in the live seat map, as any visitor reads it (``GET .../seats``)."""
+        async with httpx.AsyncClient(base_url=self.stack.base_url, timeout=30.0) as client:
+            r = await client.get(f"/api/v1/schedules/{self.schedule_id}/seats")
+            assert r.status_code == 200, r.text
+        return {str(seat["seat_no"]): str(seat["status"]) for seat in r.json()["seats"]}
+
+    async def reservation_statuses(self) -> dict[str, set[str]]:
+        """seat_no -> the statuses of its reservations in the database."""
+        rows = await self.stack.db_rows(
+            sa.text("SELECT seat_no, status FROM reservation WHERE schedule_id = :s"), {"s": self.schedule_id}
+        )
+        out: dict[str, set[str]] = {}
+        for seat_no, status in rows:
+            out.setdefault(str(seat_no), set()).add(str(status))
+        return out
+
+    def paid_since_fault_began(self) -> int:
+        """Buyers whose payment was accepted after the fault began (it hit a sale in progress)."""
+        began = self.fault_began_at
+        return sum(1 for b in self.buyers if began is not None and b.paid_at is not None and b.paid_at >= began)
+
+    def requeues(self) -> int:
+        """How many times buyers joined the line again: a pass the server no longer knew
+        (403 PASS_*), or a line that no longer knew them (NOT_IN_QUEUE)."""
+        return sum(b.requeues + b.reentries for b in self.buyers)
+
     def outcomes(self) -> dict[str, int]:
         counts: dict[str, int] = {}
         for b in self.buyers:
             counts[b.outcome] = counts.get(b.outcome, 0) + 1
         return counts
 
-    async def finish(self, fault: str, test: str = "") -> FaultResult:
+    async def finish(self, fault: str, test: str = "", notes: list[str] | None = None) -> FaultResult:
         """Settle, check and count: the row of the results table for this sale."""
         settlement = self.settlement or await self.settle()
         report = self.report or await self.check()
         tally = await self.tally()
         accepted = [b for b in self.buyers if b.webhook_accepted]
         lost = [b for b in accepted if b.order_no not in tally.paid_order_nos]
-        notes = [f"order statuses {dict(sorted(tally.statuses.items()))}"]
+        notes = [f"order statuses {dict(sorted(tally.statuses.items()))}", *(notes or [])]
         if not settlement.settled:
             notes.append(f"{settlement.unsettled} paid orders unsettled after {settlement.waited_s:.0f} s")
         if lost:
             notes.append("lost: " + ", ".join(str(b.order_no) for b in lost[:10]))
+        errors: dict[str, int] = {}
+        for b in self.buyers:
+            for e in b.errors:
+                errors[e] = errors.get(e, 0) + 1
+        if errors:
+            top = sorted(errors.items(), key=lambda kv: -kv[1])[:8]
+            notes.append("buyers retried after: " + ", ".join(f"{e} x{n}" for e, n in top))
+        if tally.confirmed_and_refunded:
+            notes.append(f"{tally.confirmed_and_refunded} orders REFUNDED (or pending) with a CONFIRMED seat")
+        try:
+            server_5xx: dict[str, int] | None = await self.stack.api_5xx()
+        except (httpx.HTTPError, ValueError) as exc:
+            server_5xx = None
+            notes.append(f"API /metrics not read: {type(exc).__name__}: {exc}")
         return FaultResult(
             fault=fault,
             buyers=len(self.buyers),
@@ -575,6 +675,7 @@ class Sale:
             refunded=tally.refunded,
             stuck=tally.stuck,
             double_sold=tally.double_sold,
+            confirmed_and_refunded=tally.confirmed_and_refunded,
             violations=len(report.violations),
             recovery_s=settlement.recovery_s,
             accepted=len(accepted),
@@ -586,6 +687,8 @@ class Sale:
             violations_by_invariant=report.by_invariant(),
             violation_details=report.violations[:50],
             buyer_outcomes=self.outcomes(),
+            http_5xx=dict(sorted(self.http_5xx.items())),
+            server_5xx=server_5xx,
             notes=notes,
         )
 
@@ -594,7 +697,7 @@ class Sale:
         lines = [
             f"{b.user} seat {b.seat_no}: {b.outcome} at {b.stage} ({b.final}); errors {b.errors[-3:]}"
             for b in self.buyers
-            if b.outcome != "paid"
+            if b.outcome not in ("paid", "walked_away")
         ]
         more = f"\n... and {len(lines) - limit} more" if len(lines) > limit else ""
         return "\n".join(lines[:limit]) + more

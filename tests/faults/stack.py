@@ -12,6 +12,10 @@ there is picked up here without a change), and waits until ``GET /readyz`` answe
         stack.db.kill(); stack.db.start()   # the private instances are stack.db/.redis/.broker
         stack.redis.restart(wipe=True)
         stack.broker.restart()              # back EMPTY: every topic and offset lost
+        await stack.api_metric("ticketing_db_transaction_retries_total")  # the API's /metrics
+
+``open_stack(process_env={"hold-expirer": {...}})`` gives one worker (every copy of it)
+settings or an environment of its own: a skewed clock (``clock.py``), another timer.
 
 Each process leads its own process group (the API's forked worker dies with it) and logs to
 ``<work dir>/<name>.log``; ``log_tails()`` gathers the ends of every log for a failure report.
@@ -36,6 +40,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import sqlalchemy as sa
+from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.samples import Sample
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from tests.faults.instances import (
     STOP_GRACE_S,
@@ -56,6 +64,7 @@ API = "api"
 READY_TIMEOUT_S = 60.0
 MIGRATE_TIMEOUT_S = 120.0
 CHECK_TIMEOUT_S = 60.0
+PYCACHE_DIR = Path(tempfile.gettempdir()) / "ticketing-faults" / "pycache"
 
 
 def worker_names() -> list[str]:
@@ -129,6 +138,8 @@ class Stack:
     env: dict[str, str]
     processes: dict[str, ChildProcess] = field(default_factory=dict)
     argvs: dict[str, list[str]] = field(default_factory=dict)
+    # Per process (by worker name, so "confirm-consumer#2" too): added on top of child_env().
+    process_env: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def base_url(self) -> str:
@@ -150,7 +161,13 @@ class Stack:
         return [self.db, self.redis, self.broker]
 
     def child_env(self) -> dict[str, str]:
-        return {**os.environ, **self.env}
+        """The environment of every process of the stack. Bytecode is cached for them, apart
+        from the source tree (``PYTHONPYCACHEPREFIX``), also where ``PYTHONDONTWRITEBYTECODE``
+        is set: compiling every import again costs a restarted worker ~4 s of CPU here
+        instead of ~2, which on two cores starves the API the fault test is watching."""
+        env = {**os.environ, "PYTHONPYCACHEPREFIX": str(PYCACHE_DIR), **self.env}
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        return env
 
     # -- processes -----------------------------------------------------------------------
 
@@ -205,7 +222,8 @@ class Stack:
         if self.alive(name):
             return
         log = self.work_dir / f"{name.replace('#', '-')}.log"
-        self.processes[name] = ChildProcess.spawn(name, self.argvs[name], log, env=self.child_env())
+        env = {**self.child_env(), **self.process_env.get(name.split("#", maxsplit=1)[0], {})}
+        self.processes[name] = ChildProcess.spawn(name, self.argvs[name], log, env=env)
         if wait and name == API:
             self.wait_ready()
 
@@ -301,6 +319,44 @@ class Stack:
             raise RuntimeError(f"ticketing check failed (exit {code}):\n{out}\n{err}") from None
         return CheckReport(schedule_id, code, list(document.get("violations", [])), dict(document.get("checked", {})))
 
+    def engine(self) -> AsyncEngine:
+        """A small engine on the private database (direct reads, never through the service)."""
+        return create_async_engine(self.db.url(DATABASE), pool_size=2, max_overflow=0, pool_pre_ping=True)
+
+    async def db_rows(self, query: sa.TextClause, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        """The rows of one query on the private database, read directly."""
+        engine = self.engine()
+        try:
+            async with engine.connect() as conn:
+                return [tuple(row) for row in (await conn.execute(query, dict(params or {}))).all()]
+        finally:
+            await engine.dispose()
+
+    async def api_metrics(self) -> list[Sample]:
+        """Every sample of the API's ``GET /metrics`` (Prometheus text format)."""
+        async with httpx.AsyncClient(base_url=self.base_url, timeout=10.0) as client:
+            r = await client.get("/metrics")
+            r.raise_for_status()
+        return [sample for family in text_string_to_metric_families(r.text) for sample in family.samples]
+
+    async def api_metric(self, name: str, **labels: str) -> float:
+        """The sum of the API's samples named ``name`` whose labels include ``labels``."""
+        return sum(
+            s.value
+            for s in await self.api_metrics()
+            if s.name == name and all(s.labels.get(k) == v for k, v in labels.items())
+        )
+
+    async def api_5xx(self) -> dict[str, int]:
+        """Requests the API answered with a 5xx, by "METHOD route status" (from its own
+        request histogram: also the webhook calls the payment provider makes in-process)."""
+        counts: dict[str, int] = {}
+        for s in await self.api_metrics():
+            if s.name == "ticketing_http_request_duration_seconds_count" and s.labels.get("status", "").startswith("5"):
+                key = f"{s.labels.get('method')} {s.labels.get('route')} {s.labels['status']}"
+                counts[key] = counts.get(key, 0) + int(s.value)
+        return dict(sorted(counts.items()))
+
     def log_tails(self, lines: int = 30) -> str:
         """The last lines of every process's and instance's log, for a failure report."""
         parts = []
@@ -314,10 +370,15 @@ class Stack:
 
 
 @contextmanager
-def open_stack(env: Mapping[str, str] | None = None, start: bool = True) -> Iterator[Stack]:
+def open_stack(
+    env: Mapping[str, str] | None = None,
+    start: bool = True,
+    process_env: Mapping[str, Mapping[str, str]] | None = None,
+) -> Iterator[Stack]:
     """Private instances + the whole service, all stopped and removed on exit.
 
-    ``env`` overrides or adds ``TICKETING_*`` settings (e.g. ``{"TICKETING_RELAY_LEASE_S": "3"}``).
+    ``env`` overrides or adds ``TICKETING_*`` settings (e.g. ``{"TICKETING_RELAY_LEASE_S": "3"}``);
+    ``process_env`` adds variables for one process name only (``{"hold-expirer": {...}}``).
     With ``start=False`` only the instances run; call ``stack.start()`` yourself.
     """
     work_dir = Path(tempfile.mkdtemp(prefix="faults-stack-"))
@@ -325,6 +386,7 @@ def open_stack(env: Mapping[str, str] | None = None, start: bool = True) -> Iter
     redis = PrivateRedis(work_dir / "redis")
     broker = PrivateBroker(work_dir / "broker")
     stack = Stack(work_dir, db, redis, broker, {})
+    stack.process_env = {name: dict(extra) for name, extra in (process_env or {}).items()}
     try:
         start_all(stack.instances)
         stack.env = {**service_env(db, redis, broker, free_port()), **(env or {})}
