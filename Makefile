@@ -48,7 +48,7 @@ integration: install db-user
 e2e: install db-user
 	$(UV) run pytest tests/e2e
 
-faults: install db-user fault-tools  ## the whole fault suite (~15 min): private MariaDB/Redis/broker per test, kills and pauses; prints a results table
+faults: install db-user fault-tools  ## the whole fault suite (~7 min): private MariaDB/Redis/broker per test, kills and pauses; prints a results table
 	$(UV) run pytest tests/faults -m faults -p no:randomly -v
 
 # libfaketime (Debian package faketime) runs a worker with a skewed wall clock in the clock-skew

@@ -7,6 +7,11 @@
 - ``fault_results``: the session's ``FaultResults``; ``fault_results.add(row)`` before
   asserting, so a failing row is in the table too.
 
+Which tests run: every fault test is marked ``faults``. Plain ``pytest`` (``make test``) runs
+only those also marked ``faults_quick`` (Redis data loss, confirm-consumer kill -9, duplicate
+delivery: about a minute together); ``make faults`` runs them all (``-m faults``), and
+``-m "faults and not faults_slow"`` leaves out the ones that wait out a long fault.
+
 When a test using ``fault_stack`` fails, the tails of every process's log are attached to
 its report. After the run the table is printed and saved as JSON (path printed with it).
 """

@@ -20,11 +20,17 @@ the queue; a hold refused as SEAT_TAKEN after an attempt whose answer was lost l
 (``Sale.http_5xx``); ``finish()`` adds the API's own count by route (its ``/metrics``),
 which also sees the webhook calls the provider makes inside the API.
 
-A plan can shape the buyers for a fault: ``arrival_s`` spreads their arrivals over that many
-seconds (so a fault finds buyers in every stage), ``hold_delay_s``/``order_delay_s``/``pay_delay_s``
-pause between admission and the hold (choosing seats), before ordering and before paying (a
-buyer on the provider's page), ``walk_away_every`` makes every
-n-th buyer hold a seat and leave without paying (outcome ``walked_away``).
+A plan can shape the buyers for a fault:
+
+- ``arrival_s`` spreads their arrivals over that many seconds, so a fault finds buyers in
+  every stage;
+- ``hold_delay_s``/``order_delay_s``/``pay_delay_s`` pause between admission and the hold
+  (choosing seats), before ordering and before paying (a buyer on the provider's page);
+- ``walk_away_every=n`` makes every n-th buyer hold a seat and leave without paying
+  (outcome ``walked_away``);
+- ``contenders=n`` adds a second buyer for each of the first n seats, who starts trying to
+  hold it ``contender_after_s`` after the first buyer's hold and keeps trying through
+  SEAT_TAKEN for ``contender_patience_s`` (outcome ``lost_race`` if the seat never came free).
 
 The fault is a coroutine ``fault(sale)``; ``sale.progress.reached("paid", 50)`` lets it wait
 for a point in the sale. When it returns, that instant is the end of the fault (or it calls
@@ -89,6 +95,9 @@ class SalePlan:
     order_delay_s: tuple[float, float] = (0.0, 0.0)
     pay_delay_s: tuple[float, float] = (0.0, 0.0)
     walk_away_every: int = 0
+    contenders: int = 0
+    contender_after_s: tuple[float, float] = (0.0, 0.0)
+    contender_patience_s: float = 3.0
     retry_after_cap_s: float = 5.0
 
     def walks_away(self, index: int) -> bool:
@@ -104,12 +113,14 @@ class SalePlan:
 class BuyerResult:
     """What happened to one buyer. ``outcome``: ``paid`` (the provider reported the webhook
     accepted), ``rejected`` (a final 4xx; ``final`` names it), ``gave_up`` (budget spent),
-    ``walked_away`` (held a seat and left, as the plan said)."""
+    ``walked_away`` (held a seat and left, as the plan said), ``lost_race`` (a contender that
+    never got the seat)."""
 
     index: int
     user: str
     seat_no: str
     idempotency_key: str
+    rival: int | None = None  # a contender: the index of the buyer whose seat it wants
     outcome: str = "pending"
     stage: str = "queue"
     hold_id: str | None = None
@@ -123,6 +134,7 @@ class BuyerResult:
     held_at: float | None = None
     pay_sent_at: datetime | None = None  # wall clock (UTC), to compare with the database's times
     paid_at: float | None = None
+    hold_settled: asyncio.Event = field(default_factory=asyncio.Event, repr=False)  # held, or done trying
 
     def note(self, what: str) -> None:
         self.retries += 1
@@ -163,6 +175,10 @@ class Progress:
 
 class GaveUp(Exception):
     """The buyer's time budget ran out in a stage."""
+
+
+class LostRace(Exception):
+    """A contender's seat stayed taken for all its patience."""
 
 
 class Rejected(Exception):
@@ -233,6 +249,10 @@ class Sale:
         self.buyers = [
             BuyerResult(i, f"{prefix}{i}", seat_nos[i], f"idem-{uuid.uuid4().hex}") for i in range(plan.buyers)
         ]
+        self.buyers += [
+            BuyerResult(plan.buyers + j, f"{prefix}{plan.buyers + j}", seat_nos[j], f"idem-{uuid.uuid4().hex}", rival=j)
+            for j in range(plan.contenders)
+        ]
         self._auth = {b.user: {"Authorization": f"Bearer {self.tokens.issue(b.user)}"} for b in self.buyers}
         self.progress = Progress(len(self.buyers))
         self.started_at: float | None = None
@@ -266,7 +286,7 @@ class Sale:
                 "hold_ttl_s": plan.hold_ttl_s,
                 "max_seats_per_user": 4,
                 "queue": {
-                    "capacity": max(plan.buyers, 1),
+                    "capacity": max(plan.buyers + plan.contenders, 1),
                     "pass_ttl_s": plan.pass_ttl_s,
                     "admit_per_tick": plan.admit_per_tick,
                 },
@@ -335,7 +355,10 @@ class Sale:
     async def _buy(self, b: BuyerResult) -> None:
         assert self.started_at is not None
         deadline = self.started_at + self.plan.budget_s
-        await asyncio.sleep(random.uniform(0, self.plan.arrival_s))
+        if b.rival is None:
+            await asyncio.sleep(random.uniform(0, self.plan.arrival_s))
+        else:
+            await self._behind_rival(b, deadline)
         try:
             hold_id = await self._hold(b, deadline)
             if self.plan.walks_away(b.index):
@@ -346,13 +369,26 @@ class Sale:
                 await self._pause(self.plan.pay_delay_s)
                 await self._complete(b, order_no, deadline)
                 b.outcome = "paid"
+        except LostRace as exc:
+            b.outcome, b.final = "lost_race", str(exc)
         except GaveUp as exc:
             b.outcome, b.final = "gave_up", str(exc)
         except Rejected as exc:
             b.outcome, b.final = "rejected", str(exc)
         except Exception as exc:  # a broken answer (not JSON, a missing field): recorded, not fatal
             b.outcome, b.final = "error", f"{b.stage}: {type(exc).__name__}: {exc}"[:300]
+        b.hold_settled.set()
         await self.progress.bump("done")
+
+    async def _behind_rival(self, b: BuyerResult, deadline: float) -> None:
+        """A contender waits for its rival's hold, then ``contender_after_s`` more."""
+        assert b.rival is not None
+        rival = self.buyers[b.rival]
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(rival.hold_settled.wait(), timeout=max(0.0, deadline - time.monotonic()))
+        if rival.held_at is not None:
+            start = rival.held_at + random.uniform(*self.plan.contender_after_s)
+            await asyncio.sleep(max(0.0, start - time.monotonic()))
 
     @staticmethod
     async def _pause(bounds: tuple[float, float]) -> None:
@@ -442,9 +478,22 @@ class Sale:
             pass_token = await self._admitted(b, deadline)
             await self._pause(self.plan.hold_delay_s)
             b.stage = "hold"
-            a = await self._send(
-                b, "hold", "POST", path, deadline, json={"seat_nos": [b.seat_no]}, headers={"X-Queue-Pass": pass_token}
-            )
+            patience_until = time.monotonic() + self.plan.contender_patience_s
+            while True:
+                a = await self._send(
+                    b,
+                    "hold",
+                    "POST",
+                    path,
+                    deadline,
+                    json={"seat_nos": [b.seat_no]},
+                    headers={"X-Queue-Pass": pass_token},
+                )
+                if b.rival is None or a.code != "SEAT_TAKEN" or a.retried:
+                    break
+                if time.monotonic() >= patience_until:
+                    raise LostRace(f"hold: {b.seat_no} never came free in {self.plan.contender_patience_s} s")
+                await asyncio.sleep(0.1)
             if a.status == 201:
                 hold_id = str(a.json()["hold_id"])
                 break
@@ -460,6 +509,7 @@ class Sale:
             raise Rejected(f"hold: {a.status} {a.code}")
         b.hold_id = hold_id
         b.held_at = time.monotonic()
+        b.hold_settled.set()
         await self.progress.bump("held")
         return hold_id
 
@@ -660,6 +710,19 @@ class Sale:
         if errors:
             top = sorted(errors.items(), key=lambda kv: -kv[1])[:8]
             notes.append("buyers retried after: " + ", ".join(f"{e} x{n}" for e, n in top))
+        unserved = [b for b in self.buyers if b.outcome in ("rejected", "gave_up", "error")][:5]
+        if unserved:
+            try:
+                shown, stored = await self.seat_statuses(), await self.reservation_statuses()
+                notes.append(
+                    "seats of buyers not served, at the end: "
+                    + ", ".join(
+                        f"{b.seat_no} map {shown.get(b.seat_no)} db {sorted(stored.get(b.seat_no, ()))}"
+                        for b in unserved
+                    )
+                )
+            except (httpx.HTTPError, AssertionError) as exc:
+                notes.append(f"seat states not read: {exc!r}"[:200])
         if tally.confirmed_and_refunded:
             notes.append(f"{tally.confirmed_and_refunded} orders REFUNDED (or pending) with a CONFIRMED seat")
         try:
@@ -697,7 +760,7 @@ class Sale:
         lines = [
             f"{b.user} seat {b.seat_no}: {b.outcome} at {b.stage} ({b.final}); errors {b.errors[-3:]}"
             for b in self.buyers
-            if b.outcome not in ("paid", "walked_away")
+            if b.outcome not in ("paid", "walked_away", "lost_race")
         ]
         more = f"\n... and {len(lines) - limit} more" if len(lines) > limit else ""
         return "\n".join(lines[:limit]) + more

@@ -27,8 +27,8 @@ EVERY_S = 1.5
 async def test_confirm_consumer_killed_repeatedly_mid_sale_confirms_every_paid_order_once(
     fault_stack: Stack, fault_results: FaultResults
 ) -> None:
-    # Payments spread over ~8 s, so that confirmations flow through every kill.
-    sale = await Sale.open(fault_stack, SalePlan(buyers=BUYERS, arrival_s=4.0, pay_delay_s=(0.0, 2.0)))
+    # Payments spread over ~10 s, so that confirmations flow through at every kill.
+    sale = await Sale.open(fault_stack, SalePlan(buyers=BUYERS, arrival_s=8.0, pay_delay_s=(0.0, 2.0)))
     kills: list[str] = []
 
     async def kill_consumers(sale: Sale) -> None:

@@ -35,9 +35,11 @@ async def test_deadlock_storm_against_the_webhook_is_retried_and_never_answers_5
         sale.fault_began()
         stop = asyncio.Event()
         storming = asyncio.create_task(lock_storm(fault_stack, sale.schedule_id, stop))
-        await sale.progress.reached("paid", BUYERS, timeout_s=120)
-        stop.set()
-        storm.append(await storming)
+        try:
+            await sale.progress.reached("done", BUYERS, timeout_s=120)
+        finally:
+            stop.set()
+            storm.append(await storming)
 
     await sale.run(storm_the_locks)
     retries = {

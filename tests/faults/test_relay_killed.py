@@ -33,8 +33,8 @@ EVERY_S = 1.5
 async def test_outbox_relay_killed_repeatedly_mid_sale_sends_every_confirmation(
     fault_stack: Stack, fault_results: FaultResults
 ) -> None:
-    # Payments spread over ~8 s, so that outbox rows are being relayed at every kill.
-    sale = await Sale.open(fault_stack, SalePlan(buyers=BUYERS, arrival_s=4.0, pay_delay_s=(0.0, 2.0)))
+    # Payments spread over ~10 s, so that outbox rows are being relayed at every kill.
+    sale = await Sale.open(fault_stack, SalePlan(buyers=BUYERS, arrival_s=8.0, pay_delay_s=(0.0, 2.0)))
     kills: list[int] = []
 
     async def kill_the_relay(sale: Sale) -> None:
