@@ -38,6 +38,7 @@ from ticketing.adapters.redis.waiting_room import RedisWaitingRoom
 from ticketing.adapters.sql.audit import SqlAudit
 from ticketing.adapters.sql.catalog import SqlCatalog
 from ticketing.adapters.sql.database import Database, open_database
+from ticketing.adapters.sql.errors import server_unavailable
 from ticketing.adapters.sql.outbox import SqlOutbox
 from ticketing.adapters.sql.payments import SqlPayments
 from ticketing.adapters.sql.reservations import SqlReservations
@@ -60,6 +61,14 @@ DEPENDENCY_ERRORS: tuple[type[Exception], ...] = (
     ConnectionError,
     TimeoutError,
 )
+
+
+def dependency_down(exc: Exception) -> bool:
+    """Whether one of ``DEPENDENCY_ERRORS`` means the service is down rather than that the
+    database rejected a statement (a driver ``OperationalError`` can be either)."""
+    if isinstance(exc, sa_exc.DBAPIError | asyncmy.errors.OperationalError):
+        return server_unavailable(exc)
+    return True
 
 
 class SystemClock:

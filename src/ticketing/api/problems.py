@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
-from ticketing.bootstrap import DEPENDENCY_ERRORS
+from ticketing.bootstrap import DEPENDENCY_ERRORS, dependency_down
 from ticketing.domain import errors
 
 MEDIA_TYPE = "application/problem+json"
@@ -94,6 +94,8 @@ def _from_http(_: Request, exc: Exception) -> JSONResponse:
 
 
 def _from_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    if not dependency_down(exc):
+        return _from_crash(request, exc)
     log.warning("dependency_unavailable", path=request.url.path, error=type(exc).__name__)
     return problem(
         503,
