@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from aiokafka.errors import CommitFailedError
+
 from ticketing.adapters.kafka.consumer import KafkaSubscription
 from ticketing.bootstrap import Resources, open_resources
 from ticketing.devtools.broker import start_broker
@@ -52,6 +54,26 @@ class CommitFailsOnce(KafkaSubscription):
         await super().commit(record)
 
 
+class FencedMember(KafkaSubscription):
+    """A member the group no longer knows (its broker restarted empty): fetches still work,
+    every commit fails. Only leaving and joining the group again cures it."""
+
+    async def commit(self, record: Delivery) -> None:
+        raise CommitFailedError("the group has already rebalanced")
+
+
+def subscription(kind: type[KafkaSubscription], s: Settings) -> KafkaSubscription:
+    return kind(
+        s.kafka_bootstrap_servers,
+        [TOPIC],
+        "recording",
+        s.consumer_session_timeout_ms,
+        s.network_timeout_s,
+        s.kafka_topic_prefix,
+        s.consumer_fetch_max_wait_ms,
+    )
+
+
 async def publish(res: Resources, count: int) -> None:
     for n in range(count):
         await res.publisher.publish(TOPIC, "k", {"n": n})
@@ -68,16 +90,7 @@ async def drain(worker: ConsumerWorker, rounds: int = 12) -> None:
 async def test_a_failed_commit_mid_batch_does_not_skip_the_rest_of_the_batch(app_res: Resources) -> None:
     await publish(app_res, 5)
     worker = Recording(app_res)
-    s = app_res.settings
-    worker._subscription = CommitFailsOnce(
-        s.kafka_bootstrap_servers,
-        [TOPIC],
-        "recording",
-        s.consumer_session_timeout_ms,
-        s.network_timeout_s,
-        s.kafka_topic_prefix,
-        s.consumer_fetch_max_wait_ms,
-    )
+    worker._subscription = subscription(CommitFailsOnce, app_res.settings)
     await worker._subscription.start()
     try:
         await drain(worker)
@@ -85,6 +98,27 @@ async def test_a_failed_commit_mid_batch_does_not_skip_the_rest_of_the_batch(app
         await worker.close()
     assert CommitFailsOnce.failed
     assert sorted(set(worker.handled)) == [0, 1, 2, 3, 4], worker.handled
+
+
+async def test_a_member_whose_commits_keep_failing_joins_the_group_again(app_res: Resources) -> None:
+    # Each tick fetches fine and then fails at its first commit: the failed ticks must still
+    # count as failures in a row, or the worker never resubscribes and never commits again.
+    await publish(app_res, 3)
+    worker = Recording(app_res)
+    worker._subscription = subscription(FencedMember, app_res.settings)
+    await worker._subscription.start()
+    try:
+        await drain(worker, rounds=12)
+        assert not isinstance(worker._subscription, FencedMember)
+    finally:
+        await worker.close()
+    assert sorted(set(worker.handled)) == [0, 1, 2], worker.handled
+    again = Recording(app_res)  # the same group: everything was committed, nothing comes back
+    try:
+        await drain(again, rounds=4)
+    finally:
+        await again.close()
+    assert again.handled == []
 
 
 async def test_a_transient_failure_is_retried_past_any_attempt_limit_and_never_dead_lettered(

@@ -84,7 +84,6 @@ class ConsumerWorker:
         assert self._subscription is not None
         subscription = self._subscription
         records = await subscription.fetch(timeout_ms, FETCH_MAX_RECORDS)
-        self._failed_ticks = 0
         await self._measure_lag(subscription)
         for done, record in enumerate(records):
             try:
@@ -96,8 +95,12 @@ class ConsumerWorker:
                 raise
             if retry_in_s is not None:
                 await subscription.rewind(records[done:])
+                self._failed_ticks = 0  # the handler failed, not the subscription
                 await self._pause(retry_in_s)
                 return done
+        # Only a tick that got through its commits counts as success: a member the group
+        # forgot still fetches fine and then fails every commit.
+        self._failed_ticks = 0
         return len(records)
 
     async def tick_failed(self) -> None:
