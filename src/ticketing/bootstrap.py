@@ -47,6 +47,7 @@ from ticketing.adapters.sql.transient import RetryPolicy
 from ticketing.adapters.sql.unit_of_work import SqlTransactions
 from ticketing.domain.payments import SettlementPolicy
 from ticketing.observability.metrics import Metrics
+from ticketing.services.abandoned_holds import AbandonedHolds
 from ticketing.settings import Settings
 
 # What a backing service that is down or restarting looks like from here: answered as
@@ -105,6 +106,7 @@ class Resources:
     dead_letters: KafkaDeadLetters
     settlement: SettlementPolicy
     seat_truth: SqlSeatTruth
+    abandoned_holds: AbandonedHolds
 
     @property
     def engine(self) -> AsyncEngine:
@@ -190,6 +192,7 @@ async def open_resources(settings: Settings, metrics: Metrics | None = None) -> 
     keys = Keys(settings.redis_key_prefix)
     scripts = Scripts.register(redis)
     fake = FakePaymentProvider(settings.webhook_secret) if settings.fake_payments_enabled else None
+    seat_locks = RedisSeatLocks(redis, keys, scripts)
     resources = Resources(
         settings=settings,
         database=database,
@@ -199,7 +202,7 @@ async def open_resources(settings: Settings, metrics: Metrics | None = None) -> 
         catalog=SqlCatalog(database),
         waiting_room=RedisWaitingRoom(redis, keys, scripts),
         seat_map=RedisSeatMap(redis, keys),
-        seat_locks=RedisSeatLocks(redis, keys, scripts),
+        seat_locks=seat_locks,
         seat_events=SeatEventHub(redis, keys),
         reservations=SqlReservations(database, retry),
         payments=SqlPayments(database, retry),
@@ -223,6 +226,7 @@ async def open_resources(settings: Settings, metrics: Metrics | None = None) -> 
         audit_live=RedisAudit(redis, keys),
         settlement=SettlementPolicy(settings.payment_window_s, settings.settle_within_s),
         seat_truth=SqlSeatTruth(engine),
+        abandoned_holds=AbandonedHolds(seat_locks),
         dead_letters=KafkaDeadLetters(
             settings.kafka_bootstrap_servers, settings.network_timeout_s, settings.kafka_topic_prefix
         ),
@@ -230,6 +234,7 @@ async def open_resources(settings: Settings, metrics: Metrics | None = None) -> 
     try:
         yield resources
     finally:
+        await resources.abandoned_holds.close()
         await resources.seat_events.close()
         await resources.outbox_signal.close()
         await resources.publisher.close()

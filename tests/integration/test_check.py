@@ -60,6 +60,7 @@ async def hold(res: Resources, schedule: Schedule, user: UserId, token: str, *se
         res.catalog,
         res.pass_tokens,
         res.seat_locks,
+        res.abandoned_holds,
         res.reservations,
         res.clock,
         schedule.id,

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-from ticketing.domain.errors import HoldNotFound, HoldNotReleasable, NotOwner, PassInvalid
+from ticketing.domain.errors import HoldNotFound, HoldNotReleasable, NotOwner, PassInvalid, TicketingError
 from ticketing.domain.holds import Hold, new_hold_id, requested_seats
 from ticketing.domain.ids import ScheduleId, UserId
 from ticketing.domain.reservations import HoldRecord, ReservationStatus
+from ticketing.services.abandoned_holds import AbandonedHolds
 from ticketing.services.catalog import get_schedule
 from ticketing.services.ports import CatalogStore, Clock, PassTokenCodec, ReservationStore, SeatLocks, SeatPrices
 
@@ -20,6 +21,7 @@ async def hold_seats(
     prices: SeatPrices,
     tokens: PassTokenCodec,
     locks: SeatLocks,
+    abandoned: AbandonedHolds,
     reservations: ReservationStore,
     clock: Clock,
     schedule_id: ScheduleId,
@@ -32,7 +34,9 @@ async def hold_seats(
     Guarded three times: the pass (signature, user, schedule here; liveness inside the
     lock script, atomically), the Redis seat locks, and later the database guard.
     A losing request never touches the database. If writing the reservation rows
-    fails, the locks are released before the error propagates.
+    fails, the locks are released before the error propagates. If the lock script got no
+    answer (Redis timed out, the request was cancelled), it may still run: the hold id is
+    handed to ``abandoned`` to be voided.
     Raises ScheduleNotFound, PassRequired/PassInvalid/PassExpired, UnknownSeat,
     TooManySeats, SeatTaken. Not idempotent: each success is a new hold.
     """
@@ -42,9 +46,16 @@ async def hold_seats(
         raise PassInvalid()
     seats = requested_seats(seat_nos, await prices.seat_prices(schedule_id), schedule.max_seats_per_user)
     hold_id = new_hold_id()
-    pass_expires_at, expires_at = await locks.acquire(
-        schedule_id, user, hold_id, seats, schedule.hold_ttl_s * 1000, schedule.max_seats_per_user
-    )
+    ttl_ms = schedule.hold_ttl_s * 1000
+    try:
+        pass_expires_at, expires_at = await locks.acquire(
+            schedule_id, user, hold_id, seats, ttl_ms, schedule.max_seats_per_user
+        )
+    except TicketingError:
+        raise  # the script answered: it took nothing
+    except BaseException:
+        abandoned.abandon(schedule_id, user, hold_id, seats, ttl_ms)
+        raise
     hold = Hold(hold_id, schedule_id, user, seats, expires_at, pass_expires_at)
     try:
         await reservations.add_hold(hold, clock.now())

@@ -31,6 +31,11 @@ class Keys:
     def seat_lock(self, s: ScheduleId, seat_no: str) -> str:
         return f"{self.prefix}seat:lock:{{{s}}}:{seat_no}"
 
+    def hold_void(self, s: ScheduleId, hold_id: str) -> str:
+        """STRING (with a TTL) naming a hold id that must never take seats: its request gave
+        up waiting for Redis, and the lock script may still run after the release did."""
+        return f"{self.prefix}hold:void:{{{s}}}:{hold_id}"
+
     def user_holds(self, s: ScheduleId, user: str) -> str:
         """ZSET of a user's holds in one schedule (for the per-user seat limit)."""
         return f"{self.prefix}holds:user:{{{s}}}:{user}"

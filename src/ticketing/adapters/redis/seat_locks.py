@@ -42,6 +42,7 @@ class RedisSeatLocks:
             k.seat_state(schedule_id),
             k.seat_events(schedule_id),
             k.seat_intact(schedule_id),
+            k.hold_void(schedule_id, hold_id),
             *(k.seat_lock(schedule_id, s) for s in seat_nos),
         ]
         reply = await self._scripts.hold(keys=keys, args=[user, hold_id, ttl_ms, max_seats_per_user, *seat_nos])
@@ -55,6 +56,8 @@ class RedisSeatLocks:
             raise PassExpired()
         if kind == -3:
             raise SeatMapRebuilding()
+        if kind == -4:  # only a request that already gave up can get here, so no one reads it
+            raise RuntimeError(f"hold {hold_id} was voided before its locks were taken")
         have = int(reply[1])
         raise TooManySeats(
             f"you already have {have} seats; the limit is {max_seats_per_user}",
@@ -64,14 +67,27 @@ class RedisSeatLocks:
 
     async def release(self, schedule_id: ScheduleId, user: UserId, hold_id: str, seat_nos: Sequence[SeatNo]) -> int:
         """Free what this hold still owns; idempotent. Returns the seats made AVAILABLE."""
+        return await self._release(schedule_id, user, hold_id, seat_nos, 0)
+
+    async def void(
+        self, schedule_id: ScheduleId, user: UserId, hold_id: str, seat_nos: Sequence[SeatNo], void_ms: int
+    ) -> int:
+        """Release, and for ``void_ms`` let no lock script for this hold id take a seat: for
+        an acquire that may still run after its caller stopped waiting."""
+        return await self._release(schedule_id, user, hold_id, seat_nos, void_ms)
+
+    async def _release(
+        self, schedule_id: ScheduleId, user: UserId, hold_id: str, seat_nos: Sequence[SeatNo], void_ms: int
+    ) -> int:
         k = self._keys
         keys = [
             k.user_holds(schedule_id, user),
             k.seat_state(schedule_id),
             k.seat_events(schedule_id),
+            k.hold_void(schedule_id, hold_id),
             *(k.seat_lock(schedule_id, s) for s in seat_nos),
         ]
-        args = [hold_id, hold_member(hold_id, len(seat_nos)), *seat_nos]
+        args: list[str | int] = [hold_id, hold_member(hold_id, len(seat_nos)), void_ms, *seat_nos]
         return int(await self._scripts.release(keys=keys, args=args))
 
     async def extend(

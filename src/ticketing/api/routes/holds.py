@@ -41,6 +41,7 @@ async def hold_seats(request: Request) -> Response:
             res.catalog,
             res.pass_tokens,
             res.seat_locks,
+            res.abandoned_holds,
             res.reservations,
             res.clock,
             schedule_id,

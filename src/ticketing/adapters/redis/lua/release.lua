@@ -2,13 +2,20 @@
 -- A lock whose value is another hold id is left alone (owner check). A seat whose
 -- lock already expired and which still shows HELD goes back to AVAILABLE; a SOLD
 -- seat never changes here. Idempotent.
+-- With a void time, the hold id is also voided for that long: a hold.lua call for it that
+-- was sent before (a request that gave up waiting) and runs only now takes nothing.
 -- KEYS[1] user's holds ZSET   KEYS[2] seat state HASH   KEYS[3] seat events channel
--- KEYS[4..] seat lock keys
--- ARGV[1] hold id   ARGV[2] the hold's member in the user's ZSET   ARGV[3..] seat numbers
+-- KEYS[4] the hold id's void marker   KEYS[5..] seat lock keys
+-- ARGV[1] hold id   ARGV[2] the hold's member in the user's ZSET   ARGV[3] void ms (0: none)
+-- ARGV[4..] seat numbers
 -- Returns the number of seats made AVAILABLE.
 local hold_id = ARGV[1]
+local void_ms = tonumber(ARGV[3])
+if void_ms > 0 then
+  redis.call('SET', KEYS[4], '1', 'PX', void_ms)
+end
 local changed, count = {}, 0
-for i = 4, #KEYS do
+for i = 5, #KEYS do
   local seat = ARGV[i - 1]
   local owner = redis.call('GET', KEYS[i])
   local state = redis.call('HGET', KEYS[2], seat)
