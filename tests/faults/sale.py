@@ -57,6 +57,7 @@ import httpx
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from tests.faults.instances import PrivateService
 from tests.faults.results import FaultResult
 from tests.faults.stack import CheckReport, Stack
 from ticketing.adapters.access_tokens import AccessTokens
@@ -234,6 +235,22 @@ class Tally:
 
 
 Fault = Callable[["Sale"], Awaitable[object]]
+
+
+def frozen(service: PrivateService, seconds: float, after_paid: int) -> Fault:
+    """The fault "``service`` stops answering (SIGSTOP) for ``seconds`` once ``after_paid``
+    buyers have paid", resumed even if the sale is cut short."""
+
+    async def freeze(sale: Sale) -> None:
+        await sale.progress.reached("paid", after_paid)
+        sale.fault_began()
+        service.pause()
+        try:
+            await asyncio.sleep(seconds)
+        finally:
+            service.resume()
+
+    return freeze
 
 
 class Sale:

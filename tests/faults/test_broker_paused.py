@@ -7,13 +7,11 @@ minute of the broker answering again every paid order is confirmed.
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from tests.faults.recovery import assert_recovered
 from tests.faults.results import FaultResults
-from tests.faults.sale import Sale, SalePlan
+from tests.faults.sale import Sale, SalePlan, frozen
 from tests.faults.stack import Stack
 
 pytestmark = [pytest.mark.faults, pytest.mark.faults_slow, pytest.mark.timeout(300)]
@@ -27,16 +25,7 @@ async def test_broker_paused_for_30_s_mid_sale_confirms_every_paid_order_afterwa
 ) -> None:
     sale = await Sale.open(fault_stack, SalePlan(buyers=BUYERS, arrival_s=4.0))
 
-    async def freeze_broker(sale: Sale) -> None:
-        await sale.progress.reached("paid", BUYERS // 3)
-        sale.fault_began()
-        fault_stack.broker.pause()
-        try:
-            await asyncio.sleep(PAUSE_S)
-        finally:
-            fault_stack.broker.resume()
-
-    await sale.run(freeze_broker)
+    await sale.run(frozen(fault_stack.broker, PAUSE_S, after_paid=BUYERS // 3))
     row = fault_results.add(await sale.finish("broker frozen 30 s (SIGSTOP)", "test_broker_paused"))
 
     assert_recovered(row)

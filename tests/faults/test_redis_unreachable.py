@@ -7,13 +7,11 @@ on to be confirmed once Redis answers again.
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from tests.faults.recovery import assert_recovered
 from tests.faults.results import FaultResults
-from tests.faults.sale import Sale, SalePlan
+from tests.faults.sale import Sale, SalePlan, frozen
 from tests.faults.stack import Stack
 
 pytestmark = [pytest.mark.faults, pytest.mark.faults_slow, pytest.mark.timeout(300)]
@@ -27,16 +25,7 @@ async def test_redis_unreachable_for_10_s_mid_sale_answers_503_and_loses_no_paym
 ) -> None:
     sale = await Sale.open(fault_stack, SalePlan(buyers=BUYERS, arrival_s=4.0))
 
-    async def freeze_redis(sale: Sale) -> None:
-        await sale.progress.reached("paid", BUYERS // 3)
-        sale.fault_began()
-        fault_stack.redis.pause()
-        try:
-            await asyncio.sleep(PAUSE_S)
-        finally:
-            fault_stack.redis.resume()
-
-    await sale.run(freeze_redis)
+    await sale.run(frozen(fault_stack.redis, PAUSE_S, after_paid=BUYERS // 3))
     row = fault_results.add(await sale.finish("Redis frozen 10 s (SIGSTOP)", "test_redis_unreachable"))
 
     assert_recovered(row)
