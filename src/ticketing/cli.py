@@ -34,6 +34,7 @@ def _api(settings: Settings, workers: int, server: str) -> int:
             port=settings.api_port,
             workers=workers,
             backlog=settings.api_backlog,
+            timeout_keep_alive=settings.api_keep_alive_s,
             loop="uvloop",
             http="httptools",
             log_level="warning",
@@ -41,6 +42,7 @@ def _api(settings: Settings, workers: int, server: str) -> int:
         )
         return 0
     from granian.constants import Interfaces, Loops
+    from granian.http import HTTP1Settings
     from granian.log import LogLevels
     from granian.server import Server
 
@@ -54,6 +56,9 @@ def _api(settings: Settings, workers: int, server: str) -> int:
         # A sale opens with thousands of connections in the same second; the default
         # backlog (1024) overflowed and dropped SYNs turned into 30 s client timeouts.
         backlog=settings.api_backlog,
+        # granian closes a connection that sends no request for this long (idle keep-alive
+        # included; its default, 30 s, is shorter than a waiting buyer's poll interval).
+        http1_settings=HTTP1Settings(header_read_timeout=settings.api_keep_alive_s * 1000),
         loop=Loops.uvloop,
         log_level=LogLevels.warning,
         log_access=False,

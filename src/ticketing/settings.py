@@ -53,6 +53,12 @@ class Settings(BaseSettings):
     api_backlog: int = Field(
         default=4096, ge=64, description="pending connections the kernel may queue (capped by net.core.somaxconn)"
     )
+    api_keep_alive_s: int = Field(
+        default=75,
+        ge=1,
+        description="how long an idle keep-alive connection stays open; longer than the longest poll interval the "
+        "waiting room asks for (30 s + 20 %), or a buyer's next request races the server closing the connection",
+    )
     metrics_port: int = Field(default=0, ge=0, le=65535, description="a worker's /metrics port on api_host; 0: off")
     log_format: str = Field(default="console", pattern="^(console|json)$")
     log_level: str = "INFO"

@@ -96,7 +96,7 @@ def _from_http(_: Request, exc: Exception) -> JSONResponse:
 def _from_unavailable(request: Request, exc: Exception) -> JSONResponse:
     if not dependency_down(exc):
         return _from_crash(request, exc)
-    log.warning("dependency_unavailable", path=request.url.path, error=type(exc).__name__)
+    log.warning("dependency_unavailable", path=request.url.path, error=type(exc).__name__, detail=str(exc)[:200])
     return problem(
         503,
         errors.DependencyUnavailable.code,
