@@ -163,7 +163,7 @@ def build_redis(settings: Settings) -> Redis:
     pool = BlockingConnectionPool.from_url(
         settings.redis_url,
         max_connections=settings.redis_max_connections,
-        timeout=settings.network_timeout_s,
+        timeout=settings.redis_pool_wait_s,
         socket_timeout=settings.network_timeout_s,
         socket_connect_timeout=settings.network_timeout_s,
         # No CLIENT SETINFO: it costs two round trips and a package-metadata read per new

@@ -37,6 +37,12 @@ class Settings(BaseSettings):
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_key_prefix: str = Field(default="tk:", description="prepended to every Redis key")
     redis_max_connections: int = Field(default=256, ge=1)
+    redis_pool_wait_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="how long a request waits for a free pooled Redis connection (every one busy: a saturated "
+        "process in a poll wave) before the answer is 503; a wait is not an outage, so longer than network_timeout_s",
+    )
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     kafka_enable_idempotence: bool = False
     kafka_topic_prefix: str = Field(default="", description="prepended to every topic name (shared clusters, tests)")
