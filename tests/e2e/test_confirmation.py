@@ -263,6 +263,42 @@ async def test_payment_landing_after_the_seat_was_resold_is_refunded(
     assert await confirmed_rows(app_res, schedule.id) == ["A-1"]
 
 
+async def test_a_late_payment_yields_the_seat_to_the_buyer_who_holds_it_in_time(
+    client: httpx.AsyncClient, auth: Auth, app_res: Resources
+) -> None:
+    # "slow" pays after the payment window; meanwhile "fast" took the free seat and is
+    # within its hold. The seat belongs to the one paying in time: slow is refunded even
+    # though its money arrived first, and fast's payment confirms.
+    short_window(app_res)
+    schedule = await make_schedule(app_res, hold_ttl_s=1)
+    passes = await admit(client, auth, app_res, schedule.id, ["slow", "fast"])
+    slow_hold = (await hold(client, auth, schedule.id, "slow", passes["slow"], ["A-1"])).json()["hold_id"]
+    slow_order = (await order(client, auth, "slow", slow_hold)).json()["order_no"]
+    await asyncio.sleep(1.1)
+    assert await HoldExpirer(app_res).tick() == 1
+    app_res.settlement = dataclasses.replace(app_res.settlement, payment_window_s=60)
+    fast = await hold(client, auth, schedule.id, "fast", passes["fast"], ["A-1"])
+    assert fast.status_code == 201, fast.text
+    fast_hold = fast.json()["hold_id"]
+    fast_order = (await order(client, auth, "fast", fast_hold)).json()["order_no"]
+    assert (await webhook(client, app_res, slow_order, "PAID")).json()["status"] == "PAID"
+    consumer = ConfirmConsumer(app_res)
+    try:
+        await OutboxRelay(app_res).tick()
+        await drain(consumer)
+        assert await hold_statuses(client, auth, "slow", slow_hold) == {"REFUND_PENDING"}
+        assert await hold_statuses(client, auth, "fast", fast_hold) == {"HELD"}
+        assert (await seat_states(client, schedule.id))["A-1"] == "HELD"
+        assert (await webhook(client, app_res, fast_order, "PAID")).json()["status"] == "PAID"
+        await OutboxRelay(app_res).tick()
+        await drain(consumer)
+    finally:
+        await consumer.close()
+    assert await hold_statuses(client, auth, "fast", fast_hold) == {"CONFIRMED"}
+    assert await confirmed_rows(app_res, schedule.id) == ["A-1"]
+    assert (await seat_states(client, schedule.id))["A-1"] == "SOLD"
+
+
 async def test_only_a_message_of_the_wrong_shape_goes_to_the_dead_letter_topic(app_res: Resources) -> None:
     calls = 0
 

@@ -6,7 +6,8 @@ a buyer orders ~3 s in (the hold then has ~2 s left, as long as the window) and 
 to hold the same seat from just before the expiry on, and when it gets it goes on like the
 first buyer did (so its own payment races its own hold's expiry too).
 Whichever wins, a paid order ends CONFIRMED or REFUNDED, never both, and no seat is sold
-twice; how many were refunded is reported.
+twice; a payment made after its hold lapsed yields to a contender holding the seat in time.
+How many were refunded, and who paid when, is reported.
 """
 
 from __future__ import annotations

@@ -95,6 +95,20 @@ class _Holds:
             and (r.status in counted or (r.status is ReservationStatus.HELD and r.hold_id in paying))
         )
 
+    async def newer_live_holds(self, schedule_id: ScheduleId, seats: Sequence[tuple[SeatNo, int]]) -> list[SeatNo]:
+        rs = ReservationStatus
+        return sorted(
+            {
+                r.seat_no
+                for r in self.s.reservations.values()
+                for seat, rid in seats
+                if r.schedule_id == schedule_id
+                and r.seat_no == seat
+                and r.id > rid
+                and (r.status is rs.PAYMENT_PENDING or (r.status is rs.HELD and r.expires_at > self.s.clock))
+            }
+        )
+
     async def extend(self, hold_id: str, window_s: int, now: datetime) -> int:
         until = self.s.clock + timedelta(seconds=window_s)
         changed = 0
@@ -163,11 +177,20 @@ class FakeTransactions:
         return result
 
 
-def add_hold(state: State, hold_id: str, seats: Sequence[str], status: ReservationStatus, user: str = "u") -> None:
+def add_hold(
+    state: State,
+    hold_id: str,
+    seats: Sequence[str],
+    status: ReservationStatus,
+    user: str = "u",
+    expires_in_s: float = 0.0,
+) -> None:
+    """Rows inserted after every existing one (ids grow), expiring ``expires_in_s`` from the clock."""
     for seat in seats:
         rid = len(state.reservations) + 1
+        expires_at = state.clock + timedelta(seconds=expires_in_s)
         state.reservations[rid] = Reservation(
-            rid, ScheduleId(1), SeatNo(seat), UserId(user), hold_id, status, state.clock
+            rid, ScheduleId(1), SeatNo(seat), UserId(user), hold_id, status, expires_at
         )
 
 

@@ -113,6 +113,49 @@ async def test_confirm_claims_every_seat_or_none() -> None:
     assert statuses(tx, "h1") == {S.CONFIRMED}
 
 
+@pytest.mark.parametrize(
+    ("newer", "expires_in_s", "late_ends"),
+    [
+        (S.HELD, 30.0, S.REFUND_PENDING),  # a newer buyer within their hold keeps the seat
+        (S.PAYMENT_PENDING, 0.0, S.REFUND_PENDING),  # ... or is being paid for it
+        (S.HELD, -1.0, S.CONFIRMED),  # a newer hold that lapsed too does not count
+        (S.EXPIRED, 0.0, S.CONFIRMED),
+        (S.RELEASED, 0.0, S.CONFIRMED),
+    ],
+)
+async def test_a_late_payment_yields_only_to_a_newer_hold_that_is_still_live(
+    newer: ReservationStatus, expires_in_s: float, late_ends: ReservationStatus
+) -> None:
+    tx = FakeTransactions()
+    add_hold(tx.state, "late", ["A-1"], S.PAYMENT_PENDING, user="slow", expires_in_s=-5)
+    add_order(tx.state, "o1", "late", OrderStatus.PAID, user="slow")
+    add_hold(tx.state, "newer", ["A-1"], newer, user="fast", expires_in_s=expires_in_s)
+    message = ConfirmRequested("e1", "o1", "late", 1, "slow")
+    result = await tx.run(lambda uow: decide_confirmation(uow, message, "r1", tx.state.clock, 60))
+    assert statuses(tx, "late") == {late_ends}
+    assert statuses(tx, "newer") == {newer}
+    if late_ends is S.REFUND_PENDING:
+        assert result.outcome is ConfirmOutcome.REFUND_REQUESTED
+        assert result.sold_elsewhere == ()  # yielded, not sold: Redis keeps showing the newer hold
+        assert tx.state.orders["o1"].status is OrderStatus.REFUND_PENDING
+        assert tx.state.guard == {}
+
+
+@pytest.mark.parametrize("older_first", [True, False])
+async def test_of_two_payments_for_one_seat_only_the_older_hold_yields(older_first: bool) -> None:
+    tx = FakeTransactions()
+    add_hold(tx.state, "older", ["A-1"], S.PAYMENT_PENDING, user="slow", expires_in_s=-5)
+    add_order(tx.state, "o1", "older", OrderStatus.PAID, user="slow")
+    add_hold(tx.state, "newer", ["A-1"], S.PAYMENT_PENDING, user="fast", expires_in_s=30)
+    add_order(tx.state, "o2", "newer", OrderStatus.PAID, user="fast")
+    newer = ConfirmRequested("e2", "o2", "newer", 1, "fast")
+    older = ConfirmRequested("e1", "o1", "older", 1, "slow")
+    # Whichever confirmation runs first, the newer hold gets the seat and the older is refunded.
+    for message in (older, newer) if older_first else (newer, older):
+        await tx.run(lambda uow, m=message: decide_confirmation(uow, m, f"r-{m.event_id}", tx.state.clock, 60))
+    assert (statuses(tx, "newer"), statuses(tx, "older")) == ({S.CONFIRMED}, {S.REFUND_PENDING})
+
+
 def deadlock() -> OperationalError:
     return OperationalError("UPDATE ...", {}, Exception(1213, "Deadlock found when trying to get lock"))
 

@@ -78,7 +78,7 @@ class HoldRecord:
 
 class ConfirmOutcome(StrEnum):
     CONFIRMED = "CONFIRMED"
-    REFUND_REQUESTED = "REFUND_REQUESTED"  # the guard said another reservation owns a seat
+    REFUND_REQUESTED = "REFUND_REQUESTED"  # another reservation owns a seat, or keeps it (a late payment)
     DUPLICATE = "DUPLICATE"  # this message was already processed
     NOTHING_PENDING = "NOTHING_PENDING"  # no PAYMENT_PENDING rows (already settled)
 

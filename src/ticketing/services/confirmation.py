@@ -50,8 +50,9 @@ async def decide_confirmation(
 ) -> ConfirmResult:
     """The exactly-once decision, inside one unit of work: a tracking row first (a duplicate
     means already decided), then the guard rows for every PAYMENT_PENDING seat (all or
-    none) and CONFIRMED; or, when the guard refuses, REFUND_PENDING for the hold and its
-    order and a refund message in the outbox."""
+    none) and CONFIRMED; or, when the guard refuses or a newer live hold keeps a seat (this
+    payment came after its hold lapsed), REFUND_PENDING for the hold and its order and a
+    refund message in the outbox."""
     if not await uow.processed.mark(CONFIRM_CONSUMER, message.event_id, now):
         return await _as_it_is(uow, ConfirmOutcome.DUPLICATE, message.hold_id)
     hold = await uow.holds.get(message.hold_id, for_update=True)
@@ -59,11 +60,17 @@ async def decide_confirmation(
     if hold is None or not pending:
         return await _as_it_is(uow, ConfirmOutcome.NOTHING_PENDING, message.hold_id)
     seats = [(r.seat_no, r.id) for r in pending]
-    if await uow.guard.claim(hold.schedule_id, seats, now):
+    # A payment that came after its hold lapsed yields to a buyer who took a seat since and
+    # is within their own hold (or paying): the seat goes to whoever pays in time, even when
+    # the late money arrived first. Only newer holds count, so two payments never both yield.
+    kept_by_newer = await uow.holds.newer_live_holds(hold.schedule_id, seats)
+    if not kept_by_newer and await uow.guard.claim(hold.schedule_id, seats, now):
         await uow.holds.move(hold.hold_id, ReservationStatus.CONFIRMED, now)
         await uow.orders.schedule_check(message.order_no, None)  # settled: nothing to watch
         return ConfirmResult(ConfirmOutcome.CONFIRMED, await uow.holds.get(hold.hold_id))
-    # The guard refused: another reservation owns at least one seat. Refund the hold.
+    if kept_by_newer:
+        log.info("late_payment_yields", order_no=message.order_no, hold_id=hold.hold_id, seats=kept_by_newer)
+    # Another reservation owns or keeps at least one seat. Refund the hold.
     await uow.holds.move(hold.hold_id, ReservationStatus.REFUND_PENDING, now)
     await uow.orders.move(message.order_no, OrderStatus.REFUND_PENDING, now)
     await uow.orders.schedule_check(message.order_no, settle_within_s)

@@ -65,6 +65,12 @@ class HoldsInTx(Protocol):
         time. Locks those rows, so two payments of one user are counted one after the other."""
         ...
 
+    async def newer_live_holds(self, schedule_id: ScheduleId, seats: Sequence[tuple[SeatNo, int]]) -> list[SeatNo]:
+        """Of these (seat, reservation id) pairs, the seats a newer reservation has taken since
+        and still keeps: HELD within its expiry by the database clock, or being paid. A newer
+        hold can exist only because this hold's lock lapsed first."""
+        ...
+
     async def extend(self, hold_id: str, window_s: int, now: datetime) -> int:
         """A live hold's HELD rows expire ``window_s`` from now by the database clock (an
         order is being paid); returns rows changed, 0 when the hold is no longer live."""

@@ -131,6 +131,19 @@ class _Holds:
         )
         return len(rows.all())
 
+    async def newer_live_holds(self, schedule_id: ScheduleId, seats: Sequence[tuple[SeatNo, int]]) -> list[SeatNo]:
+        if not seats:
+            return []
+        rs = ReservationStatus
+        newer = sa.or_(*(sa.and_(r.c.seat_no == seat, r.c.id > rid) for seat, rid in seats))
+        live = sa.or_(
+            r.c.status == rs.PAYMENT_PENDING.value, sa.and_(r.c.status == rs.HELD.value, r.c.expires_at > DB_NOW)
+        )
+        rows = await self._conn.execute(
+            sa.select(r.c.seat_no).distinct().where(r.c.schedule_id == schedule_id, newer, live).order_by(r.c.seat_no)
+        )
+        return [SeatNo(seat) for seat in rows.scalars()]
+
     async def extend(self, hold_id: str, window_s: int, now: datetime) -> int:
         until = _from_now(window_s)
         result = await self._conn.execute(
