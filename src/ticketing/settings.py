@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     jwt_public_key: str | None = Field(default=None, description="PEM; set for RS256")
     pass_token_secret: str = DEV_PASS_SECRET
     webhook_secret: str = DEV_WEBHOOK_SECRET
+    webhook_tolerance_s: int = Field(
+        default=300, ge=1, description="a webhook signed further than this from now is refused (replays)"
+    )
     fake_payments_enabled: bool = True
 
     api_host: str = "127.0.0.1"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
@@ -16,7 +17,7 @@ from fastapi import FastAPI
 from ticketing.api.app import create_app
 from ticketing.bootstrap import Resources
 from ticketing.devtools.broker import free_port
-from ticketing.domain.payments import sign
+from ticketing.domain.webhooks import sign
 from ticketing.settings import Settings
 from ticketing.workers.queue_advancer import QueueAdvancer
 
@@ -59,10 +60,24 @@ async def webhook(
     res: Resources,
     order_no: str,
     status: str,
-    pg_tx_id: str = "pg-1",
+    pg_tx_id: str | None = None,
     secret: str | None = None,
+    **event: Any,
 ) -> httpx.Response:
-    body = json.dumps({"status": status, "pg_tx_id": pg_tx_id}).encode()
+    """The provider's signed callback for ``order_no``, as a real provider sends it: the
+    order's amount, a transaction id of its own and the current time unless ``event``
+    overrides a field (``amount=``, ``timestamp=``, ``order_no=``)."""
+    fields: dict[str, Any] = {
+        "order_no": order_no,
+        "amount": None,
+        "status": status,
+        "pg_tx_id": pg_tx_id or f"pg-{order_no}",
+        "timestamp": int(time.time()),
+    } | event
+    if fields["amount"] is None:
+        found = await res.payments.get_order(order_no)
+        fields["amount"] = str(found.amount) if found is not None else "0.00"
+    body = json.dumps(fields).encode()
     signature = sign(secret or res.settings.webhook_secret, body)
     return await client.post(
         f"/api/v1/payments/{order_no}/webhook",

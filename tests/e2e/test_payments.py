@@ -126,7 +126,7 @@ async def test_forged_webhook_is_401_and_changes_nothing(
 
 
 async def test_signed_but_malformed_webhook_is_422(client: httpx.AsyncClient, auth: Auth, app_res: Resources) -> None:
-    from ticketing.domain.payments import sign
+    from ticketing.domain.webhooks import sign
 
     _, hold_id = await held(client, auth, app_res)
     order_no = (await order(client, auth, "payer", hold_id)).json()["order_no"]

@@ -33,7 +33,7 @@ async def test_paid_after_failed_is_confirmed_when_the_seats_are_still_free(
 ) -> None:
     schedule = await make_schedule(app_res)
     hold_id, order_no = await declined_order(client, auth, app_res, schedule.id)
-    assert (await webhook(client, app_res, order_no, "PAID", pg_tx_id="pg-late")).json()["status"] == "PAID"
+    assert (await webhook(client, app_res, order_no, "PAID", pg_tx_id=f"pg-late-{order_no}")).json()["status"] == "PAID"
 
     async def confirmed() -> bool:
         return await hold_statuses(client, auth, "declined", hold_id) == {"CONFIRMED"}
@@ -54,7 +54,7 @@ async def test_paid_after_failed_is_refunded_when_someone_else_bought_the_seat(
         return await hold_statuses(client, auth, "other", other_hold) == {"CONFIRMED"}
 
     await eventually(other_confirmed, timeout_s=15)
-    assert (await webhook(client, app_res, order_no, "PAID", pg_tx_id="pg-late")).json()["status"] == "PAID"
+    assert (await webhook(client, app_res, order_no, "PAID", pg_tx_id=f"pg-late-{order_no}")).json()["status"] == "PAID"
 
     async def refunded() -> bool:
         return await hold_statuses(client, auth, "declined", hold_id) == {"REFUNDED"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,9 +22,10 @@ from ticketing.domain.holds import Hold
 from ticketing.domain.ids import ScheduleId, UserId
 from ticketing.domain.invariants import AuditReport, CheckPolicy, Invariant
 from ticketing.domain.messages import CONFIRM_REQUESTED, ConfirmRequested
-from ticketing.domain.payments import PaymentOrder, sign
+from ticketing.domain.payments import PaymentOrder, WebhookOutcome
 from ticketing.domain.reservations import ConfirmOutcome
 from ticketing.domain.waiting_room import Admitted
+from ticketing.domain.webhooks import WebhookEvent, sign
 from ticketing.services.confirmation import confirm_seats
 from ticketing.services.holds import hold_seats
 from ticketing.services.invariants import check_invariants
@@ -90,7 +92,8 @@ async def pay(res: Resources, hold: Hold) -> tuple[PaymentOrder, ConfirmRequeste
         f"key-{hold.hold_id}",
         res.settlement,
     )
-    body = json.dumps({"status": "PAID", "pg_tx_id": f"pg-{order.order_no}"}).encode()
+    event = WebhookEvent(order.order_no, order.amount, WebhookOutcome.PAID, f"pg-{order.order_no}", int(time.time()))
+    body = event.to_body()
     secret = res.settings.webhook_secret
     paid = await handle_webhook(
         res.tx,
@@ -102,6 +105,7 @@ async def pay(res: Resources, hold: Hold) -> tuple[PaymentOrder, ConfirmRequeste
         body,
         sign(secret, body),
         res.settlement,
+        res.settings.webhook_tolerance_s,
     )
     ob = t.outbox_event
     mine = sa.and_(ob.c.topic == CONFIRM_REQUESTED, ob.c.payload.like(f'%"{order.order_no}"%'))

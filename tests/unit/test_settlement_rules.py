@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 import pytest
 from sqlalchemy.exc import OperationalError
@@ -11,13 +12,19 @@ from tests.unit.fake_uow import FakeTransactions, add_hold, add_order
 from ticketing.adapters.sql.transient import RetryPolicy
 from ticketing.domain.errors import OrderNotFound
 from ticketing.domain.messages import CONFIRM_REQUESTED, REFUND_REQUESTED, ConfirmRequested
-from ticketing.domain.payments import OrderStatus
+from ticketing.domain.payments import OrderStatus, WebhookOutcome
 from ticketing.domain.reservations import ConfirmOutcome, ReservationStatus
+from ticketing.domain.webhooks import WebhookEvent
 from ticketing.services.confirmation import decide_confirmation
 from ticketing.services.expiry import expire_holds
 from ticketing.services.payments import record_failed, record_paid
 
 S = ReservationStatus
+
+
+def event(order_no: str, pg_tx_id: str, amount: str = "25.00") -> WebhookEvent:
+    """The provider's event for ``order_no`` (the fake orders cost 25.00)."""
+    return WebhookEvent(order_no, Decimal(amount), WebhookOutcome.PAID, pg_tx_id, 0)
 
 
 def statuses(tx: FakeTransactions, hold_id: str) -> set[ReservationStatus]:
@@ -29,12 +36,12 @@ async def test_paid_moves_order_and_hold_and_writes_one_confirm_message() -> Non
     add_hold(tx.state, "h1", ["A-1", "A-2"], S.HELD)
     add_order(tx.state, "o1", "h1", OrderStatus.READY)
     now = tx.state.clock
-    order, paid = await tx.run(lambda uow: record_paid(uow, "o1", "pg-1", "e1", now, 60))
+    order, paid = await tx.run(lambda uow: record_paid(uow, event("o1", "pg-1"), "e1", now, 60))
     assert order.status is OrderStatus.PAID
     assert paid is not None
     assert paid.statuses == {S.PAYMENT_PENDING}
     assert [(topic, p["order_no"]) for topic, _, p in tx.state.outbox] == [(CONFIRM_REQUESTED, "o1")]
-    again, paid = await tx.run(lambda uow: record_paid(uow, "o1", "pg-1", "e2", now, 60))
+    again, paid = await tx.run(lambda uow: record_paid(uow, event("o1", "pg-1"), "e2", now, 60))
     assert (again.status, paid) == (OrderStatus.PAID, None)
     assert len(tx.state.outbox) == 1, "a replayed PAID writes no second message"
 
@@ -44,11 +51,11 @@ async def test_paid_after_failed_reopens_the_released_hold_for_the_guard() -> No
     add_hold(tx.state, "h1", ["A-1"], S.HELD)
     add_order(tx.state, "o1", "h1", OrderStatus.READY)
     now = tx.state.clock
-    failed, released = await tx.run(lambda uow: record_failed(uow, "o1", "pg-1", now))
+    failed, released = await tx.run(lambda uow: record_failed(uow, event("o1", "pg-1"), now))
     assert failed.status is OrderStatus.FAILED
     assert released is not None
     assert statuses(tx, "h1") == {S.RELEASED}
-    order, paid = await tx.run(lambda uow: record_paid(uow, "o1", "pg-2", "e1", now, 60))
+    order, paid = await tx.run(lambda uow: record_paid(uow, event("o1", "pg-2"), "e1", now, 60))
     assert (order.status, paid is not None) == (OrderStatus.PAID, True)
     assert statuses(tx, "h1") == {S.PAYMENT_PENDING}
     assert len(tx.state.outbox) == 1
@@ -58,7 +65,7 @@ async def test_failed_after_paid_changes_nothing() -> None:
     tx = FakeTransactions()
     add_hold(tx.state, "h1", ["A-1"], S.PAYMENT_PENDING)
     add_order(tx.state, "o1", "h1", OrderStatus.PAID)
-    order, released = await tx.run(lambda uow: record_failed(uow, "o1", "pg-1", tx.state.clock))
+    order, released = await tx.run(lambda uow: record_failed(uow, event("o1", "pg-1"), tx.state.clock))
     assert (order.status, released) == (OrderStatus.PAID, None)
     assert statuses(tx, "h1") == {S.PAYMENT_PENDING}
 
@@ -66,7 +73,7 @@ async def test_failed_after_paid_changes_nothing() -> None:
 async def test_webhook_for_an_unknown_order_is_not_found() -> None:
     tx = FakeTransactions()
     with pytest.raises(OrderNotFound):
-        await tx.run(lambda uow: record_paid(uow, "missing", "pg", "e", tx.state.clock, 60))
+        await tx.run(lambda uow: record_paid(uow, event("missing", "pg"), "e", tx.state.clock, 60))
 
 
 def sold_seat_and_a_paid_loser() -> tuple[FakeTransactions, ConfirmRequested]:

@@ -9,15 +9,17 @@ the real webhook endpoint, and it refunds at once. Production refuses to enable 
 from __future__ import annotations
 
 import asyncio
-import json
 import secrets
+import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from decimal import Decimal
 
 import httpx
 import structlog
 
-from ticketing.domain.payments import WebhookOutcome, sign
+from ticketing.domain.payments import WebhookOutcome
+from ticketing.domain.webhooks import WebhookEvent, sign
 
 # (path, raw body, headers) -> (status code, response body)
 Deliver = Callable[[str, bytes, dict[str, str]], Awaitable[tuple[int, bytes]]]
@@ -31,22 +33,27 @@ class FakePaymentProvider:
         self._attempts = attempts
         self._retry_base_s = retry_base_s
 
-    def signed_callback(self, outcome: WebhookOutcome) -> tuple[bytes, dict[str, str]]:
-        body = json.dumps({"status": outcome.value, "pg_tx_id": "fake_" + secrets.token_hex(8)}).encode()
+    def signed_callback(self, event: WebhookEvent) -> tuple[bytes, dict[str, str]]:
+        """The event signed now (each delivery attempt is signed afresh, as gateways do)."""
+        body = replace(event, timestamp=int(time.time())).to_body()
         return body, {"content-type": "application/json", "x-signature": sign(self._secret, body)}
 
-    async def complete(self, order_no: str, outcome: WebhookOutcome, deliver: Deliver) -> tuple[int, bytes]:
-        """Charge (or decline) and call the merchant's webhook, signed, like a gateway does.
+    async def complete(
+        self, order_no: str, amount: Decimal, outcome: WebhookOutcome, deliver: Deliver
+    ) -> tuple[int, bytes]:
+        """Charge ``amount`` (or decline) and call the merchant's webhook, signed, like a
+        gateway does.
 
-        As real gateways do, the same event is sent again after a 5xx or no answer at all,
-        with a doubling delay, until it is acknowledged or the attempts run out (then the
-        last answer is returned, or the last error raised). A 4xx is final: the merchant
-        refused the event itself.
+        As real gateways do, the same event (one transaction id) is sent again after a 5xx
+        or no answer at all, with a doubling delay, until it is acknowledged or the attempts
+        run out (then the last answer is returned, or the last error raised). A 4xx is
+        final: the merchant refused the event itself.
         """
-        body, headers = self.signed_callback(outcome)
+        event = WebhookEvent(order_no, amount, outcome, "fake_" + secrets.token_hex(8), 0)
         path = f"/api/v1/payments/{order_no}/webhook"
         for attempt in range(1, self._attempts + 1):
             last = attempt == self._attempts
+            body, headers = self.signed_callback(event)
             try:
                 status, content = await deliver(path, body, headers)
             except (OSError, TimeoutError, httpx.TransportError) as exc:

@@ -40,6 +40,8 @@ STATUS_BY_CODE: dict[str, int] = {
     errors.IdempotencyKeyRequired.code: 400,
     errors.IdempotencyKeyReused.code: 422,
     errors.BadSignature.code: 401,
+    errors.WebhookTooOld.code: 401,
+    errors.WebhookMismatch.code: 422,
 }
 
 # Codes of conditions the framework detects before any use case runs.

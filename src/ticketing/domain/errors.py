@@ -141,3 +141,17 @@ class IdempotencyKeyReused(TicketingError):
 class BadSignature(TicketingError):
     code = "BAD_SIGNATURE"
     title = "The webhook signature does not match"
+
+
+class WebhookTooOld(TicketingError):
+    code = "WEBHOOK_TOO_OLD"
+    title = "The webhook was signed too long ago (or too far ahead)"
+
+
+class WebhookMismatch(TicketingError):
+    """A correctly signed event that does not fit the order: another order's event, another
+    amount, or a provider transaction id already recorded for another order. Refused and
+    counted (alert TicketingWebhookMismatch): a provider bug, or someone replaying events."""
+
+    code = "WEBHOOK_MISMATCH"
+    title = "The webhook does not match the order"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 from dataclasses import dataclass
 from decimal import Decimal
@@ -83,13 +81,3 @@ class SettlementPolicy:
 
 def new_order_no() -> str:
     return "ord_" + secrets.token_hex(12)
-
-
-def sign(secret: str, body: bytes) -> str:
-    """Hex HMAC-SHA256 of the raw body: what the provider puts in ``X-Signature``."""
-    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def signature_matches(secret: str, body: bytes, signature: str | None) -> bool:
-    # Constant-time comparison: timing must not reveal how much of a forgery was right.
-    return signature is not None and hmac.compare_digest(sign(secret, body), signature.strip().lower())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
@@ -13,7 +12,6 @@ from ticketing.domain.errors import (
     BadSignature,
     HoldExpired,
     IdempotencyKeyRequired,
-    InvalidInput,
     NotOwner,
     OrderNotFound,
     SeatTaken,
@@ -27,9 +25,9 @@ from ticketing.domain.payments import (
     SettlementPolicy,
     WebhookOutcome,
     may_move,
-    signature_matches,
 )
 from ticketing.domain.reservations import HoldRecord, ReservationStatus
+from ticketing.domain.webhooks import WebhookEvent, parse_event, signature_matches
 from ticketing.services.catalog import get_schedule
 from ticketing.services.holds import owned_hold
 from ticketing.services.ports import (
@@ -47,7 +45,6 @@ from ticketing.services.ports import (
 log = structlog.get_logger("ticketing.payments")
 
 MAX_IDEMPOTENCY_KEY_LEN = 128
-MAX_PG_TX_ID_LEN = 128
 
 
 async def create_payment(
@@ -129,18 +126,6 @@ async def get_payment(payments: PaymentStore, order_no: str, user: UserId) -> Pa
     return order
 
 
-def parse_webhook(body: bytes) -> tuple[WebhookOutcome, str]:
-    try:
-        data = json.loads(body)
-        outcome = WebhookOutcome(data["status"])
-        pg_tx_id = data["pg_tx_id"]
-    except (ValueError, KeyError, TypeError) as exc:
-        raise InvalidInput('webhook body must be {"status": "PAID"|"FAILED", "pg_tx_id": "..."}') from exc
-    if not isinstance(pg_tx_id, str) or not 0 < len(pg_tx_id) <= MAX_PG_TX_ID_LEN:
-        raise InvalidInput(f"pg_tx_id must be a string of 1-{MAX_PG_TX_ID_LEN} characters")
-    return outcome, pg_tx_id
-
-
 async def handle_webhook(
     tx: Transactions,
     locks: SeatLocks,
@@ -151,27 +136,32 @@ async def handle_webhook(
     body: bytes,
     signature: str | None,
     policy: SettlementPolicy,
+    tolerance_s: int,
 ) -> PaymentOrder:
-    """The provider's callback, verified over the raw body (HMAC-SHA256, constant time).
+    """The provider's callback, verified over the raw body (HMAC-SHA256, constant time),
+    which names the order, the amount, the outcome, the provider's transaction id and the
+    signing time (``domain/webhooks.py``).
 
     PAID: order PAID, reservations PAYMENT_PENDING and one outbox row in one transaction,
     then the relays are woken. FAILED: order FAILED and the hold released. Idempotent:
     a replay changes nothing and returns the order as it is. Raises BadSignature,
-    InvalidInput, OrderNotFound.
+    InvalidInput (not an event), WebhookMismatch (another order, another amount, a
+    transaction id recorded for another order), WebhookTooOld, OrderNotFound.
     """
     if not signature_matches(secret, body, signature):
         raise BadSignature()
-    outcome, pg_tx_id = parse_webhook(body)
+    event = parse_event(body)
     now = clock.now()
-    if outcome is WebhookOutcome.PAID:
+    event.check_against(order_no, now, tolerance_s)
+    if event.outcome is WebhookOutcome.PAID:
         order, paid_hold = await tx.run(
-            lambda uow: record_paid(uow, order_no, pg_tx_id, new_event_id(), now, policy.settle_within_s)
+            lambda uow: record_paid(uow, event, new_event_id(), now, policy.settle_within_s)
         )
         if paid_hold is not None:
             await signal.notify()  # after the commit, never inside it
             await _keep_seats_while_confirming(locks, order, paid_hold, policy.payment_window_s)
         return order
-    order, released = await tx.run(lambda uow: record_failed(uow, order_no, pg_tx_id, now))
+    order, released = await tx.run(lambda uow: record_failed(uow, event, now))
     if released is not None:
         await locks.release(released.schedule_id, released.user_id, released.hold_id, released.seat_nos)
     return order
@@ -192,15 +182,16 @@ async def _keep_seats_while_confirming(
 
 
 async def record_paid(
-    uow: UnitOfWork, order_no: str, pg_tx_id: str, event_id: str, now: datetime, settle_within_s: float
+    uow: UnitOfWork, event: WebhookEvent, event_id: str, now: datetime, settle_within_s: float
 ) -> tuple[PaymentOrder, HoldRecord | None]:
     """The money was captured: READY (or FAILED, a capture after a decline) -> PAID, the
     hold's rows -> PAYMENT_PENDING, and the confirm message, all in the caller's unit of
     work. Returns (order as it now is, the paid hold if this call changed anything); a
     replay, or PAID for an order already past PAID, changes nothing. The reconciler is
     told to look at the order if it is not settled within ``settle_within_s``.
-    Raises OrderNotFound."""
-    order, movable = await _locked_order(uow, order_no, OrderStatus.PAID)
+    Raises OrderNotFound, WebhookMismatch (the amount is not the order's)."""
+    order_no, pg_tx_id = event.order_no, event.pg_tx_id
+    order, movable = await _locked_order(uow, event, OrderStatus.PAID)
     if not movable:
         return order, None
     await uow.orders.move(order_no, OrderStatus.PAID, now, pg_tx_id)
@@ -211,21 +202,22 @@ async def record_paid(
     return replace(order, status=OrderStatus.PAID, pg_tx_id=pg_tx_id), await uow.holds.get(order.hold_id)
 
 
-async def _locked_order(uow: UnitOfWork, order_no: str, target: OrderStatus) -> tuple[PaymentOrder, bool]:
-    """The order, locked for this unit of work, and whether it may move to ``target``."""
-    order = await uow.orders.get(order_no, for_update=True)
+async def _locked_order(uow: UnitOfWork, event: WebhookEvent, target: OrderStatus) -> tuple[PaymentOrder, bool]:
+    """The event's order, locked for this unit of work, and whether it may move to ``target``.
+    Raises OrderNotFound, WebhookMismatch (the event charged another amount)."""
+    order = await uow.orders.get(event.order_no, for_update=True)
     if order is None:
         raise OrderNotFound()
+    event.check_amount(order)
     return order, may_move(order.status, target)
 
 
-async def record_failed(
-    uow: UnitOfWork, order_no: str, pg_tx_id: str, now: datetime
-) -> tuple[PaymentOrder, HoldRecord | None]:
+async def record_failed(uow: UnitOfWork, event: WebhookEvent, now: datetime) -> tuple[PaymentOrder, HoldRecord | None]:
     """The charge was declined: READY -> FAILED and the hold RELEASED. A decline after a
     capture is stale news and changes nothing. Returns (order, the released hold or None).
-    Raises OrderNotFound."""
-    order, movable = await _locked_order(uow, order_no, OrderStatus.FAILED)
+    Raises OrderNotFound, WebhookMismatch."""
+    order_no, pg_tx_id = event.order_no, event.pg_tx_id
+    order, movable = await _locked_order(uow, event, OrderStatus.FAILED)
     if not movable:
         return order, None
     await uow.orders.move(order_no, OrderStatus.FAILED, now, pg_tx_id)

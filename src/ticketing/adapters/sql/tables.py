@@ -82,6 +82,8 @@ payment_order = sa.Table(
     sa.Column("retries", sa.Integer, nullable=False, server_default="0"),
     sa.Column("last_error", sa.String(500), nullable=True),
     sa.UniqueConstraint("user_id", "idempotency_key", name="uq_payment_order_idempotency"),
+    # A provider transaction pays for one order only (NULL until the provider reports).
+    sa.UniqueConstraint("pg_tx_id", name="uq_payment_order_pg_tx_id"),
 )
 
 # The last line of defence: one row per sold seat; a second confirmation of a seat

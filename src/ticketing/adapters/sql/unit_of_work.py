@@ -19,12 +19,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ticketing.adapters.sql import outbox
 from ticketing.adapters.sql import tables as t
+from ticketing.adapters.sql.errors import is_duplicate_key
 from ticketing.adapters.sql.guard import claim_seats
 from ticketing.adapters.sql.payments import order_from_row
 from ticketing.adapters.sql.processed import mark_processed
 from ticketing.adapters.sql.reservations import group_holds, load_hold, move_hold, reservation_from_row
 from ticketing.adapters.sql.times import to_db_time
 from ticketing.adapters.sql.transient import RetryPolicy
+from ticketing.domain.errors import WebhookMismatch
 from ticketing.domain.ids import ScheduleId, SeatNo, UserId
 from ticketing.domain.payments import DueOrder, OrderStatus, PaymentOrder, order_sources_of
 from ticketing.domain.reservations import HoldRecord, ReservationStatus
@@ -60,11 +62,16 @@ class _Orders:
         values: dict[str, Any] = {"status": target.value, "updated_at": to_db_time(now)}
         if pg_tx_id is not None:
             values["pg_tx_id"] = pg_tx_id
-        result = await self._conn.execute(
-            o.update()
-            .where(o.c.order_no == order_no, o.c.status.in_([s.value for s in order_sources_of(target)]))
-            .values(**values)
-        )
+        try:
+            result = await self._conn.execute(
+                o.update()
+                .where(o.c.order_no == order_no, o.c.status.in_([s.value for s in order_sources_of(target)]))
+                .values(**values)
+            )
+        except sa.exc.IntegrityError as exc:
+            if is_duplicate_key(exc):
+                raise WebhookMismatch(f"provider transaction {pg_tx_id} is already recorded for another order") from exc
+            raise
         return bool(result.rowcount)
 
     async def schedule_check(self, order_no: str, in_s: float | None) -> None:

@@ -26,7 +26,8 @@ async def complete(order_no: OrderNoPath, body: FakeCompletionIn, request: Reque
     """The fake provider charges (or declines) and calls our webhook like a gateway would."""
     provider = res.fake_provider
     assert provider is not None  # the router is only mounted when the fake provider exists
-    if await res.payments.get_order(order_no) is None:
+    found = await res.payments.get_order(order_no)
+    if found is None:
         raise OrderNotFound()
 
     # The callback goes through the whole HTTP stack of this same app: signature check included.
@@ -37,6 +38,6 @@ async def complete(order_no: OrderNoPath, body: FakeCompletionIn, request: Reque
             response = await client.post(path, content=raw, headers=headers)
             return response.status_code, response.content
 
-        status, content = await provider.complete(order_no, WebhookOutcome(body.outcome), deliver)
+        status, content = await provider.complete(order_no, found.amount, WebhookOutcome(body.outcome), deliver)
     payload: Any = json.loads(content) if content else {}
     return JSONResponse({"webhook_status": status, "webhook_response": payload}, status_code=200)

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import structlog
 from fastapi import APIRouter, Header, Path, Request, Response
 
 from ticketing.api.dependencies import Res, User
 from ticketing.api.schemas import PaymentIn, PaymentOut, WebhookAck
-from ticketing.domain.errors import InvalidInput, TicketingError
+from ticketing.domain.errors import InvalidInput, TicketingError, WebhookMismatch
 from ticketing.domain.payments import PaymentOrder
 from ticketing.services import payments as use
 
+log = structlog.get_logger("ticketing.payments")
 router = APIRouter(prefix="/api/v1/payments", tags=["payments"])
 
 OrderNoPath = Annotated[str, Path(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_]+$")]
@@ -73,9 +75,12 @@ async def webhook(
             body,
             x_signature,
             res.settlement,
+            res.settings.webhook_tolerance_s,
         )
     except TicketingError as exc:
         res.metrics.payment_webhooks_total.labels(exc.code.lower()).inc()
+        if isinstance(exc, WebhookMismatch):
+            log.error("webhook_mismatch", order_no=order_no, detail=exc.detail)
         raise
     res.metrics.payment_webhooks_total.labels(order.status.value.lower()).inc()
     return WebhookAck(order_no=order.order_no, status=order.status.value)
