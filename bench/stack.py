@@ -165,6 +165,7 @@ def _stack_env(run_id: str, database_url: str, api_port: int, broker: LocalBroke
         "TICKETING_API_PORT": str(api_port),
         "TICKETING_LOG_LEVEL": "WARNING",
         "TICKETING_LOG_FORMAT": "json",
+        "TICKETING_ENVIRONMENT": "development",  # the fake payment provider is development-only
         "TICKETING_FAKE_PAYMENTS_ENABLED": "true",
         "TICKETING_ADVANCER_TICK_MS": "100",
         # Fresh secrets per run, as in production: nothing signed with the dev secrets is accepted.

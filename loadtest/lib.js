@@ -268,7 +268,7 @@ export async function payAndConfirm(token, holdId, saleStartedAt, deadline) {
   }
   const orderNo = body(order).order_no;
   const paid = await idempotent(() =>
-    ep.complete.requestAsync('POST', `/api/v1/dev/payments/${orderNo}/complete`, JSON.stringify({ outcome: 'PAID' }), json()),
+    ep.complete.requestAsync('POST', `/api/v1/dev/payments/${orderNo}/complete`, JSON.stringify({ outcome: 'PAID' }), json(bearer(token))),
   );
   const webhook = body(paid);
   if (!check(paid, { 'provider completed, webhook 200': (r) => r.status === 200 && webhook && webhook.webhook_status === 200 })) {

@@ -20,7 +20,21 @@ def _dev(settings: Settings) -> int:
 APP_FACTORY = "ticketing.api.app:app_from_env"
 
 
+def refuse_development_defaults(settings: Settings) -> None:
+    """The API and the workers are what faces buyers and money: they do not run on the
+    built-in secrets or the fake provider unless development mode was asked for."""
+    found = settings.development_only()
+    if found and not settings.development_asked_for:
+        raise SystemExit(
+            "refusing to start: "
+            + "; ".join(found)
+            + ". Set real secrets and TICKETING_FAKE_PAYMENTS_ENABLED=false (README, Configuration), or set"
+            " TICKETING_ENVIRONMENT=development for local use (`make run` / `ticketing dev` do)."
+        )
+
+
 def _api(settings: Settings, workers: int, server: str) -> int:
+    refuse_development_defaults(settings)
     # granian by default: in same-run measurements here it served the hot endpoints a
     # little faster than uvicorn and, unlike uvicorn --workers, spread keep-alive
     # connections evenly over its workers (see README, Performance).
@@ -67,6 +81,7 @@ def _api(settings: Settings, workers: int, server: str) -> int:
 
 
 def _worker(settings: Settings, name: str) -> int:
+    refuse_development_defaults(settings)
     from ticketing.workers.runner import run_worker
 
     asyncio.run(run_worker(settings, name))

@@ -109,20 +109,30 @@ class Settings(BaseSettings):
     registry_resync_s: float = Field(default=10.0, gt=0)
     network_timeout_s: float = Field(default=2.0, gt=0)
 
+    def development_only(self) -> list[str]:
+        """What in this configuration is fit for development only: the built-in secrets, and
+        the fake payment provider (which lets anyone mark an order paid)."""
+        found = []
+        if self.jwt_secret == DEV_JWT_SECRET and self.jwt_public_key is None:
+            found.append("TICKETING_JWT_SECRET is the development secret")
+        if self.pass_token_secret == DEV_PASS_SECRET:
+            found.append("TICKETING_PASS_TOKEN_SECRET is the development secret")
+        if self.webhook_secret == DEV_WEBHOOK_SECRET:
+            found.append("TICKETING_WEBHOOK_SECRET is the development secret")
+        if self.fake_payments_enabled:
+            found.append("TICKETING_FAKE_PAYMENTS_ENABLED is on")
+        return found
+
+    @property
+    def development_asked_for(self) -> bool:
+        """Development mode set explicitly (``TICKETING_ENVIRONMENT=development``, as
+        ``ticketing dev`` does), not merely left at its default."""
+        return self.environment is Environment.DEVELOPMENT and "environment" in self.model_fields_set
+
     @model_validator(mode="after")
     def _refuse_dev_secrets_in_production(self) -> Settings:
-        if self.environment is Environment.PRODUCTION:
-            problems = []
-            if self.jwt_secret == DEV_JWT_SECRET and self.jwt_public_key is None:
-                problems.append("TICKETING_JWT_SECRET is the development secret")
-            if self.pass_token_secret == DEV_PASS_SECRET:
-                problems.append("TICKETING_PASS_TOKEN_SECRET is the development secret")
-            if self.webhook_secret == DEV_WEBHOOK_SECRET:
-                problems.append("TICKETING_WEBHOOK_SECRET is the development secret")
-            if self.fake_payments_enabled:
-                problems.append("TICKETING_FAKE_PAYMENTS_ENABLED must be false in production")
-            if problems:
-                raise ValueError("refusing to start in production: " + "; ".join(problems))
+        if self.environment is Environment.PRODUCTION and (found := self.development_only()):
+            raise ValueError("refusing to start in production: " + "; ".join(found))
         return self
 
     @property

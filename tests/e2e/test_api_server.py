@@ -37,6 +37,7 @@ def api_server(settings: Settings) -> Iterator[int]:
         "TICKETING_API_HOST": "127.0.0.1",
         "TICKETING_API_PORT": str(port),
         "TICKETING_API_KEEP_ALIVE_S": str(KEEP_ALIVE_S),
+        "TICKETING_ENVIRONMENT": "development",
         "TICKETING_LOG_LEVEL": "WARNING",
     }
     argv = [sys.executable, "-m", "ticketing.cli", "api", "--workers", "1"]

@@ -164,12 +164,13 @@ async def test_fake_provider_calls_the_real_webhook_signed(
 ) -> None:
     _, hold_id = await held(client, auth, app_res)
     order_no = (await order(client, auth, "payer", hold_id)).json()["order_no"]
-    r = await client.post(f"/api/v1/dev/payments/{order_no}/complete", json={"outcome": "PAID"})
+    mine = auth("payer")
+    r = await client.post(f"/api/v1/dev/payments/{order_no}/complete", json={"outcome": "PAID"}, headers=mine)
     assert r.status_code == 200
     assert r.json() == {"webhook_status": 200, "webhook_response": {"order_no": order_no, "status": "PAID"}}
-    r = await client.post("/api/v1/dev/payments/ord_missing/complete", json={"outcome": "PAID"})
+    r = await client.post("/api/v1/dev/payments/ord_missing/complete", json={"outcome": "PAID"}, headers=mine)
     assert r.json()["code"] == "ORDER_NOT_FOUND"
-    r = await client.post(f"/api/v1/dev/payments/{order_no}/complete", json={"outcome": "MAYBE"})
+    r = await client.post(f"/api/v1/dev/payments/{order_no}/complete", json={"outcome": "MAYBE"}, headers=mine)
     assert r.status_code == 422
 
 

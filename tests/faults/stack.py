@@ -94,6 +94,7 @@ def service_env(db: PrivateMariaDB, redis: PrivateRedis, broker: PrivateBroker, 
         "TICKETING_CONSUMER_SESSION_TIMEOUT_MS": "2000",
         "TICKETING_ADVANCER_TICK_MS": "100",
         "TICKETING_RELAY_POLL_S": "0.2",
+        "TICKETING_ENVIRONMENT": "development",  # the fake payment provider is development-only
         "TICKETING_FAKE_PAYMENTS_ENABLED": "true",
         "TICKETING_METRICS_PORT": "0",
         # Fresh per stack, as in production: nothing signed elsewhere is accepted here.

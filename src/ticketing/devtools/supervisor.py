@@ -166,7 +166,13 @@ def run_dev(settings: Settings) -> int:
 
     port = _port_of(settings.kafka_bootstrap_servers)
     broker = start_broker(port if port_is_free(port) else None)
-    env = {**os.environ, "TICKETING_KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers}
+    # `ticketing dev` is the explicit request for development mode (unless the environment
+    # says otherwise): its API and workers may run on the built-in secrets and the fake provider.
+    env = {
+        **os.environ,
+        "TICKETING_ENVIRONMENT": settings.environment.value,
+        "TICKETING_KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
+    }
     settings = settings.model_copy(update={"kafka_bootstrap_servers": broker.bootstrap_servers})
     children: list[Child] = []
     try:

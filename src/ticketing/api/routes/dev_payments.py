@@ -12,23 +12,28 @@ import httpx
 from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse
 
-from ticketing.api.dependencies import Res
+from ticketing.api.dependencies import Res, User
 from ticketing.api.routes.payments import OrderNoPath
 from ticketing.api.schemas import FakeCompletionIn
-from ticketing.domain.errors import OrderNotFound
+from ticketing.domain.errors import NotOwner, OrderNotFound
 from ticketing.domain.payments import WebhookOutcome
 
 router = APIRouter(prefix="/api/v1/dev/payments", tags=["development"])
 
 
 @router.post("/{order_no}/complete")
-async def complete(order_no: OrderNoPath, body: FakeCompletionIn, request: Request, res: Res) -> JSONResponse:
-    """The fake provider charges (or declines) and calls our webhook like a gateway would."""
+async def complete(
+    order_no: OrderNoPath, body: FakeCompletionIn, request: Request, res: Res, user: User
+) -> JSONResponse:
+    """The fake provider charges (or declines) and calls our webhook like a gateway would;
+    for the order's owner (or an admin) only, as a real checkout page is the buyer's."""
     provider = res.fake_provider
     assert provider is not None  # the router is only mounted when the fake provider exists
     found = await res.payments.get_order(order_no)
     if found is None:
         raise OrderNotFound()
+    if found.user_id != user.user_id and not user.is_admin:
+        raise NotOwner()
 
     # The callback goes through the whole HTTP stack of this same app: signature check included.
     transport = httpx.ASGITransport(app=request.app)
