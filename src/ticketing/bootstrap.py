@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 import asyncmy.errors
 import sqlalchemy as sa
+import structlog
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -49,6 +50,8 @@ from ticketing.domain.payments import SettlementPolicy
 from ticketing.observability.metrics import Metrics
 from ticketing.services.abandoned_holds import AbandonedHolds
 from ticketing.settings import Settings
+
+log = structlog.get_logger("ticketing.readiness")
 
 # What a backing service that is down or restarting looks like from here: answered as
 # 503 DEPENDENCY_UNAVAILABLE with Retry-After (clients and providers retry), never 500.
@@ -136,7 +139,8 @@ class Resources:
             await conn.execute(sa.text("SELECT 1"))
 
     async def readiness(self) -> dict[str, str]:
-        """Probe every dependency concurrently; value ``ok`` or the failure."""
+        """Probe every dependency concurrently: ``ok`` or ``unavailable`` (the error goes to
+        the log, not to whoever asked: it names hosts, ports and driver messages)."""
         timeout = self.settings.network_timeout_s
 
         async def database() -> None:
@@ -152,10 +156,12 @@ class Resources:
 
         checks = {"database": database(), "redis": redis(), "broker": broker()}
         results = await asyncio.gather(*checks.values(), return_exceptions=True)
-        return {
-            name: "ok" if not isinstance(r, BaseException) else f"{type(r).__name__}: {r}"[:200]
-            for name, r in zip(checks, results, strict=True)
-        }
+        states = {}
+        for name, result in zip(checks, results, strict=True):
+            states[name] = "unavailable" if isinstance(result, BaseException) else "ok"
+            if isinstance(result, BaseException):
+                log.warning("not_ready", dependency=name, error=f"{type(result).__name__}: {result}"[:300])
+        return states
 
 
 def build_redis(settings: Settings) -> Redis:
