@@ -35,6 +35,10 @@ def refuse_development_defaults(settings: Settings) -> None:
 
 def _api(settings: Settings, workers: int, server: str) -> int:
     refuse_development_defaults(settings)
+    if settings.api_metrics_port and workers > 1:
+        raise SystemExit(
+            "TICKETING_API_METRICS_PORT serves one process's metrics: run one API process per port (--workers 1)"
+        )
     # granian by default: in same-run measurements here it served the hot endpoints a
     # little faster than uvicorn and, unlike uvicorn --workers, spread keep-alive
     # connections evenly over its workers (see README, Performance).

@@ -68,6 +68,12 @@ class Settings(BaseSettings):
         description="how long an idle keep-alive connection stays open; longer than the longest poll interval the "
         "waiting room asks for (30 s + 20 %), or a buyer's next request races the server closing the connection",
     )
+    api_metrics_port: int = Field(
+        default=0,
+        ge=0,
+        le=65535,
+        description="the API's /metrics only on this port of api_host (one API process per port); 0: on the API port",
+    )
     metrics_port: int = Field(default=0, ge=0, le=65535, description="a worker's /metrics port on api_host; 0: off")
     log_format: str = Field(default="console", pattern="^(console|json)$")
     log_level: str = "INFO"

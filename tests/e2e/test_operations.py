@@ -1,5 +1,7 @@
 """Health, readiness, metrics, OpenAPI, request ids, and crashes that leak nothing."""
 
+import asyncio
+
 import httpx
 from fastapi import FastAPI
 
@@ -67,3 +69,17 @@ async def test_a_crash_is_a_500_problem_without_internals(app: FastAPI, client: 
     assert r.json()["code"] == "INTERNAL_ERROR"
     assert "hunter2" not in r.text
     assert "RuntimeError" not in r.text
+
+
+async def test_metrics_can_be_served_on_a_port_of_their_own(settings: Settings) -> None:
+    port = free_port()
+    app = create_app(settings.model_copy(update={"api_metrics_port": port}))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+            await c.get("/healthz")
+            public = await c.get("/metrics")
+        own = await asyncio.to_thread(httpx.get, f"http://127.0.0.1:{port}/metrics", timeout=5)
+    assert public.status_code == 404  # not on the port buyers reach
+    assert own.status_code == 200
+    assert "ticketing_http_request_duration_seconds" in own.text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
@@ -13,7 +14,7 @@ from ticketing.api.problems import install_problem_handlers
 from ticketing.api.routes import catalog, dev_payments, health, holds, payments, queue, reservations, seat_stream
 from ticketing.bootstrap import open_resources
 from ticketing.observability.logging import configure_logging
-from ticketing.observability.metrics import Metrics
+from ticketing.observability.metrics import Metrics, serve_metrics
 from ticketing.settings import Settings
 
 
@@ -27,6 +28,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         async with AsyncExitStack() as stack:
             resources = await stack.enter_async_context(open_resources(settings, metrics))
             await resources.warm_up()
+            if settings.api_metrics_port > 0:
+                server = serve_metrics(metrics, settings.api_host, settings.api_metrics_port)
+                stack.callback(server.server_close)
+                stack.push_async_callback(asyncio.to_thread, server.shutdown)
             app.state.resources = resources
             yield
 
@@ -41,6 +46,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_problem_handlers(app)
     app.include_router(health.router)
+    if settings.api_metrics_port == 0:
+        app.include_router(health.metrics_router)
     app.include_router(catalog.router)
     app.include_router(queue.router)
     app.include_router(seat_stream.router)

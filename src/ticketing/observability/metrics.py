@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from wsgiref.simple_server import WSGIServer
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
 LATENCY_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
@@ -136,3 +138,10 @@ class Metrics:
         self.pass_checks_total = Counter(
             "ticketing_queue_pass_checks_total", "Pass verifications by outcome", ["outcome"], registry=r
         )
+
+
+def serve_metrics(metrics: Metrics, host: str, port: int) -> WSGIServer:
+    """``/metrics`` of this process on a port of its own, on a daemon thread (a scrape never
+    waits for the event loop). ``shutdown()`` the returned server to stop it."""
+    server, _thread = start_http_server(port, addr=host, registry=metrics.registry)
+    return server

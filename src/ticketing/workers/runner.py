@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from wsgiref.simple_server import WSGIServer
 
 import structlog
-from prometheus_client import start_http_server
 
 from ticketing.bootstrap import open_resources
 from ticketing.observability.logging import configure_logging
-from ticketing.observability.metrics import Metrics
+from ticketing.observability.metrics import serve_metrics
 from ticketing.settings import Settings
 from ticketing.workers.confirm_consumer import ConfirmConsumer
 from ticketing.workers.hold_expirer import HoldExpirer
@@ -25,12 +23,6 @@ WORKERS: dict[str, type[QueueAdvancer | HoldExpirer | OutboxRelay | ConfirmConsu
 }
 
 log = structlog.get_logger("ticketing.worker")
-
-
-def serve_metrics(metrics: Metrics, host: str, port: int) -> WSGIServer:
-    """``/metrics`` of this process on a daemon thread (a scrape never waits for the event loop)."""
-    server, _thread = start_http_server(port, addr=host, registry=metrics.registry)
-    return server
 
 
 async def run_worker(settings: Settings, name: str) -> None:

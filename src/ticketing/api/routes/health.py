@@ -13,6 +13,8 @@ from ticketing.api.dependencies import Res
 from ticketing.domain.errors import DependencyUnavailable
 
 router = APIRouter(tags=["operations"])
+# Mounted on the API port unless TICKETING_API_METRICS_PORT serves it on a port of its own.
+metrics_router = APIRouter(tags=["operations"])
 
 
 @router.get("/healthz")
@@ -54,6 +56,6 @@ async def readyz_redis(res: Res) -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/metrics", include_in_schema=False)
+@metrics_router.get("/metrics", include_in_schema=False)
 async def metrics(res: Res) -> Response:
     return Response(generate_latest(res.metrics.registry), media_type=CONTENT_TYPE_LATEST)
