@@ -77,6 +77,7 @@ async def test_invalid_event_bodies_are_422(
         {"seats": {"rows": 0, "cols": 3, "price": "1"}},
         {"seats": {"rows": 2, "cols": 3, "price": "-1"}},
         {"seats": {"rows": 2, "cols": 3, "price": "1.001"}},
+        {"seats": {"rows": 702, "cols": 1000, "price": "1"}},  # 702,000 seats: over the 50,000 cap
         {"seats": []},
         {"seats": [{"seat_no": "A 1; DROP", "price": "1"}]},
         {"seats": [{"seat_no": "A" * 33, "price": "1"}]},

@@ -6,7 +6,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from ticketing.domain.catalog import MAX_SEATS_PER_SCHEDULE
 
 MAX_ID = 2**63 - 1
 
@@ -41,6 +43,12 @@ class SeatGridIn(Strict):
     price: Price
     section: str = Field(default="", max_length=64)
 
+    @model_validator(mode="after")
+    def _within_the_seat_cap(self) -> SeatGridIn:
+        if self.rows * self.cols > MAX_SEATS_PER_SCHEDULE:
+            raise ValueError(f"rows x cols is {self.rows * self.cols}; a schedule has at most {MAX_SEATS_PER_SCHEDULE}")
+        return self
+
 
 class SeatIn(Strict):
     seat_no: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -55,7 +63,7 @@ class ScheduleIn(Strict):
     hold_ttl_s: int = Field(default=300, ge=5, le=86_400)
     max_seats_per_user: int = Field(default=4, ge=1, le=100)
     queue: QueueIn
-    seats: SeatGridIn | Annotated[list[SeatIn], Field(min_length=1, max_length=50_000)]
+    seats: SeatGridIn | Annotated[list[SeatIn], Field(min_length=1, max_length=MAX_SEATS_PER_SCHEDULE)]
 
 
 class QueuePolicyOut(BaseModel):

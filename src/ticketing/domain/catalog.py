@@ -9,6 +9,9 @@ from decimal import Decimal
 from ticketing.domain.errors import DuplicateSeat, InvalidInput
 from ticketing.domain.ids import EventId, ScheduleId, SeatNo
 
+# Whether listed one by one or generated as rows x cols: a bigger map is a typo or an abuse.
+MAX_SEATS_PER_SCHEDULE = 50_000
+
 
 @dataclass(frozen=True, slots=True)
 class Event:
@@ -90,6 +93,8 @@ def seat_grid(rows: int, cols: int, price: Decimal, section: str = "") -> tuple[
     """Seats named ``<row letters>-<column>``: A-1 .. A-cols, B-1 .., AA-1 after Z."""
     if rows < 1 or cols < 1:
         raise InvalidInput("rows and cols must be >= 1")
+    if rows * cols > MAX_SEATS_PER_SCHEDULE:
+        raise InvalidInput(f"a schedule has at most {MAX_SEATS_PER_SCHEDULE} seats")
     seats = []
     for r in range(rows):
         label = row_letters(r)
