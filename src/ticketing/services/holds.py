@@ -5,7 +5,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-from ticketing.domain.errors import HoldNotFound, HoldNotReleasable, NotOwner, PassInvalid, TicketingError
+from ticketing.domain.errors import (
+    HoldNotFound,
+    HoldNotReleasable,
+    NotOwner,
+    PassInvalid,
+    SaleClosed,
+    TicketingError,
+)
 from ticketing.domain.holds import Hold, new_hold_id, requested_seats
 from ticketing.domain.ids import ScheduleId, UserId
 from ticketing.domain.reservations import HoldRecord, ReservationStatus
@@ -37,10 +44,12 @@ async def hold_seats(
     fails, the locks are released before the error propagates. If the lock script got no
     answer (Redis timed out, the request was cancelled), it may still run: the hold id is
     handed to ``abandoned`` to be voided.
-    Raises ScheduleNotFound, PassRequired/PassInvalid/PassExpired, UnknownSeat,
-    TooManySeats, SeatTaken. Not idempotent: each success is a new hold.
+    Raises ScheduleNotFound, SaleClosed (the show has started), PassRequired/PassInvalid/
+    PassExpired, UnknownSeat, TooManySeats, SeatTaken. Not idempotent: each success is a new hold.
     """
     schedule = await get_schedule(catalog, schedule_id)
+    if clock.now() >= schedule.starts_at:
+        raise SaleClosed("the show has started")
     claims = tokens.read(pass_token)
     if claims.user != user or claims.schedule_id != schedule_id:
         raise PassInvalid()

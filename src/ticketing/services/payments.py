@@ -14,6 +14,7 @@ from ticketing.domain.errors import (
     IdempotencyKeyRequired,
     NotOwner,
     OrderNotFound,
+    SaleClosed,
     SeatTaken,
     TooManySeats,
 )
@@ -69,8 +70,8 @@ async def create_payment(
 
     The per-user seat limit is checked again here, in SQL: the Redis count is fast but can
     be lost with Redis's data, and a payment is where a limit must not be talked past.
-    Raises IdempotencyKeyRequired, HoldNotFound, NotOwner, HoldExpired, TooManySeats,
-    IdempotencyKeyReused, SeatMapRebuilding.
+    Raises IdempotencyKeyRequired, HoldNotFound, NotOwner, HoldExpired, SaleClosed (the show
+    has started), TooManySeats, IdempotencyKeyReused, SeatMapRebuilding.
     """
     key = (idempotency_key or "").strip()
     if not key or len(key) > MAX_IDEMPOTENCY_KEY_LEN:
@@ -78,6 +79,9 @@ async def create_payment(
     hold = await owned_hold(reservations, hold_id, user)
     if hold.statuses != {ReservationStatus.HELD}:
         return await _existing_order(payments, hold_id)
+    schedule = await get_schedule(catalog, hold.schedule_id)
+    if clock.now() >= schedule.starts_at:
+        raise SaleClosed("the show has started")
     try:
         await locks.extend(hold.schedule_id, user, hold_id, hold.seat_nos, policy.payment_window_s * 1000)
     except SeatTaken:
@@ -85,7 +89,6 @@ async def create_payment(
         return await _existing_order(payments, hold_id)
     # The database decides liveness by its own clock, and moves the expiry with it.
     now = clock.now()
-    schedule = await get_schedule(catalog, hold.schedule_id)
 
     async def keep_for_payment(uow: UnitOfWork) -> int:
         others = await uow.holds.seats_counted_for_user(hold.schedule_id, user, excluding=hold_id)
