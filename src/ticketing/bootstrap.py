@@ -21,7 +21,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ticketing.adapters.access_tokens import AccessTokens
+from ticketing.adapters.access_tokens import AccessTokens, TokenRules
 from ticketing.adapters.kafka.consumer import KafkaSubscription
 from ticketing.adapters.kafka.dead_letters import KafkaDeadLetters
 from ticketing.adapters.kafka.probe import broker_reachable
@@ -134,6 +134,7 @@ class Resources:
         sale (often the first requests a process sees) should not pay for them."""
         await asyncio.gather(*(self.redis.ping() for _ in range(redis_connections)))
         await self.scripts.load_all(self.redis)
+        await asyncio.to_thread(self.access_tokens.prefetch_keys)  # an identity provider's JWKS
         await self.database.driver.execute("SELECT 1", ())
         async with self.database.auto.connect() as conn:
             await conn.execute(sa.text("SELECT 1"))
@@ -180,7 +181,15 @@ def build_redis(settings: Settings) -> Redis:
 
 
 def build_access_tokens(settings: Settings) -> AccessTokens:
-    return AccessTokens(settings.jwt_secret, settings.jwt_algorithm, settings.jwt_public_key)
+    rules = TokenRules(settings.jwt_audience, settings.jwt_issuer, settings.jwt_max_lifetime_s, settings.jwt_leeway_s)
+    return AccessTokens(
+        settings.jwt_secret,
+        settings.jwt_algorithm,
+        settings.jwt_public_key,
+        settings.jwt_jwks_url,
+        rules,
+        settings.network_timeout_s,
+    )
 
 
 @asynccontextmanager

@@ -50,6 +50,15 @@ class Settings(BaseSettings):
     jwt_secret: str = DEV_JWT_SECRET
     jwt_algorithm: str = "HS256"
     jwt_public_key: str | None = Field(default=None, description="PEM; set for RS256")
+    jwt_jwks_url: str | None = Field(
+        default=None, description="an identity provider's JWKS (RS256 keys by kid); instead of jwt_public_key"
+    )
+    jwt_audience: str | None = Field(default=None, description="required `aud` claim when set")
+    jwt_issuer: str | None = Field(default=None, description="required `iss` claim when set")
+    jwt_max_lifetime_s: int | None = Field(
+        default=86_400, ge=1, description="a token whose exp - iat is longer is refused (iat required); None: no cap"
+    )
+    jwt_leeway_s: int = Field(default=30, ge=0, le=300, description="clock difference forgiven on exp, nbf and iat")
     pass_token_secret: str = DEV_PASS_SECRET
     webhook_secret: str = DEV_WEBHOOK_SECRET
     webhook_tolerance_s: int = Field(
@@ -119,7 +128,7 @@ class Settings(BaseSettings):
         """What in this configuration is fit for development only: the built-in secrets, and
         the fake payment provider (which lets anyone mark an order paid)."""
         found = []
-        if self.jwt_secret == DEV_JWT_SECRET and self.jwt_public_key is None:
+        if self.jwt_secret == DEV_JWT_SECRET and self.jwt_public_key is None and self.jwt_jwks_url is None:
             found.append("TICKETING_JWT_SECRET is the development secret")
         if self.pass_token_secret == DEV_PASS_SECRET:
             found.append("TICKETING_PASS_TOKEN_SECRET is the development secret")

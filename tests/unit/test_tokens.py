@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import jwt
 import pytest
 
-from ticketing.adapters.access_tokens import AccessTokens
+from ticketing.adapters.access_tokens import AccessTokens, TokenRules
 from ticketing.adapters.pass_tokens import PassTokens
 from ticketing.domain.errors import NotAuthenticated, PassExpired, PassInvalid, PassRequired
 from ticketing.domain.identity import Role
@@ -28,7 +28,8 @@ def test_access_token_signed_with_another_secret_is_refused() -> None:
 
 
 def test_expired_access_token_is_refused() -> None:
-    tokens = AccessTokens(SECRET)
+    # Without clock leeway (the default forgives 30 s; tests/security/test_tokens.py).
+    tokens = AccessTokens(SECRET, rules=TokenRules(leeway_s=0))
     with pytest.raises(NotAuthenticated, match="expired"):
         tokens.read(tokens.issue("alice", ttl=timedelta(seconds=-1)))
 
