@@ -123,7 +123,10 @@ async def purchase(http: httpx.AsyncClient, schedule_id: int, token: str, seat_n
     )
     order_headers = bearer(token) | {"Idempotency-Key": uuid.uuid4().hex}
     order = expect(await http.post("/api/v1/payments", json={"hold_id": hold["hold_id"]}, headers=order_headers), 201)
-    expect(await http.post(f"/api/v1/dev/payments/{order['order_no']}/complete", json={"outcome": "PAID"}), 200)
+    paid = await http.post(
+        f"/api/v1/dev/payments/{order['order_no']}/complete", json={"outcome": "PAID"}, headers=bearer(token)
+    )
+    expect(paid, 200)
     deadline = time.monotonic() + CONFIRM_TIMEOUT_S
     while time.monotonic() < deadline:
         rows = (await http.get("/api/v1/me/reservations", headers=bearer(token))).json()
