@@ -14,6 +14,7 @@ FastAPI routes stay registered for the OpenAPI document; requests never reach th
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -87,6 +88,18 @@ def iso_utc(value: datetime) -> str:
 
 def respond(payload: dict[str, Any], status: int = 200) -> Response:
     return Response(json.dumps(payload, separators=(",", ":")), status_code=status, media_type="application/json")
+
+
+def respond_cacheable(request: Request, payload: dict[str, Any]) -> Response:
+    """200 with a strong ``ETag`` of the body, or a bodiless 304 when the caller's
+    ``If-None-Match`` already names it (the body is still built: it is the state's hash)."""
+    body = json.dumps(payload, separators=(",", ":")).encode()
+    etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+    headers = {"ETag": etag, "Cache-Control": "no-cache"}
+    known = request.headers.get("if-none-match", "")
+    if etag in (tag.strip() for tag in known.split(",")):
+        return Response(status_code=304, headers=headers)
+    return Response(body, status_code=200, media_type="application/json", headers=headers)
 
 
 def openapi(

@@ -99,7 +99,8 @@ async def get_schedule(schedule_id: ScheduleIdPath, res: Res) -> ScheduleOut:
 )
 async def get_seat_map(request: Request) -> Response:
     """Every seat with its live status. Buyers reload it often during a sale, so it is a
-    lean handler (see api/lean.py) over a cached seat list and one Redis HGETALL."""
+    lean handler (see api/lean.py) over a cached seat list and one Redis HGETALL, and a
+    reload while nothing changed is a bodiless 304 (``ETag`` / ``If-None-Match``)."""
     res = lean.resources(request)
     schedule_id = lean.path_id(request, "schedule_id")
     views = await use.seat_map(res.catalog, res.seat_map, ScheduleId(schedule_id))
@@ -113,7 +114,7 @@ async def get_seat_map(request: Request) -> Response:
         }
         for v in views
     ]
-    return lean.respond({"schedule_id": schedule_id, "seats": seats})
+    return lean.respond_cacheable(request, {"schedule_id": schedule_id, "seats": seats})
 
 
 FRONT = [lean.front("/api/v1" + SEATS_PATH, get_seat_map, "GET")]
