@@ -77,6 +77,8 @@ class Settings(BaseSettings):
         description="how long an idle keep-alive connection stays open; longer than the longest poll interval the "
         "waiting room asks for (30 s + 20 %), or a buyer's next request races the server closing the connection",
     )
+    sse_max_per_process: int = Field(default=5_000, ge=1, description="live seat-map streams one API process serves")
+    sse_max_per_client: int = Field(default=4, ge=1, description="live seat-map streams per client address")
     api_metrics_port: int = Field(
         default=0,
         ge=0,

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from ticketing.api.middleware import RequestContext
 from ticketing.api.problems import install_problem_handlers
 from ticketing.api.routes import catalog, dev_payments, health, holds, payments, queue, reservations, seat_stream
+from ticketing.api.stream_slots import StreamSlots
 from ticketing.bootstrap import open_resources
 from ticketing.observability.logging import configure_logging
 from ticketing.observability.metrics import Metrics, serve_metrics
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # hooks would otherwise consult the global providers on every request.
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
+    app.state.stream_slots = StreamSlots(settings.sse_max_per_process, settings.sse_max_per_client)
     install_problem_handlers(app)
     app.include_router(health.router)
     if settings.api_metrics_port == 0:

@@ -40,6 +40,8 @@ STATUS_BY_CODE: dict[str, int] = {
     errors.IdempotencyKeyRequired.code: 400,
     errors.IdempotencyKeyReused.code: 422,
     errors.BadSignature.code: 401,
+    errors.TooManyStreams.code: 429,
+    errors.StreamCapacityReached.code: 503,
     errors.WebhookTooOld.code: 401,
     errors.WebhookMismatch.code: 422,
 }

@@ -138,6 +138,18 @@ class IdempotencyKeyReused(TicketingError):
     title = "This Idempotency-Key was already used for another hold"
 
 
+class TooManyStreams(TicketingError):
+    code = "TOO_MANY_STREAMS"
+    title = "This client already has as many live seat-map streams as it may"
+    retry_after_s = 5
+
+
+class StreamCapacityReached(TicketingError):
+    code = "STREAM_CAPACITY_REACHED"
+    title = "This server is serving as many live seat-map streams as it can"
+    retry_after_s = 5
+
+
 class BadSignature(TicketingError):
     code = "BAD_SIGNATURE"
     title = "The webhook signature does not match"

@@ -6,10 +6,11 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from starlette.responses import StreamingResponse
 
 from ticketing.api.dependencies import Res, ScheduleIdPath
+from ticketing.api.stream_slots import StreamSlots
 from ticketing.bootstrap import Resources
 from ticketing.domain.ids import ScheduleId
 from ticketing.services.catalog import get_schedule, seat_map
@@ -47,12 +48,16 @@ async def _events(res: Resources, schedule_id: ScheduleId) -> AsyncIterator[str]
     response_class=StreamingResponse,
     responses={200: {"content": {"text/event-stream": {}}}},
 )
-async def seat_stream(schedule_id: ScheduleIdPath, res: Res) -> StreamingResponse:
+async def seat_stream(schedule_id: ScheduleIdPath, res: Res, request: Request) -> StreamingResponse:
     """``hello`` (every seat's state), then ``seats`` events with changes, and a keep-alive
-    comment every 15 s. Changes made by any API process or worker arrive here."""
+    comment every 15 s. Changes made by any API process or worker arrive here. At most
+    ``TICKETING_SSE_MAX_PER_CLIENT`` streams per client address (429 TOO_MANY_STREAMS) and
+    ``TICKETING_SSE_MAX_PER_PROCESS`` per API process (503 STREAM_CAPACITY_REACHED)."""
     await get_schedule(res.catalog, ScheduleId(schedule_id))  # 404 before the stream starts
+    slots: StreamSlots = request.app.state.stream_slots
+    release = slots.take(request.client.host if request.client else "unknown")
     return StreamingResponse(
-        _events(res, ScheduleId(schedule_id)),
+        slots.hold_for(_events(res, ScheduleId(schedule_id)), release),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
