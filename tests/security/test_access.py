@@ -99,7 +99,7 @@ async def test_sql_ish_and_unicode_seat_numbers_hold_nothing(
     for seats in (
         ["A-1' OR '1'='1"],
         ["A-1; DROP TABLE reservation;--"],
-        ["Ａ-１"],  # full-width look-alike of A-1
+        ["\uff21-\uff11"],  # full-width look-alike of A-1
         ["A-1", "\u202eA-2"],  # right-to-left override
         ["💺"],
         ["A-1\x00"],
