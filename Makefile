@@ -7,7 +7,7 @@ DB_USER_SQL := CREATE USER IF NOT EXISTS 'ticketing'@'localhost' IDENTIFIED BY '
 	GRANT ALL PRIVILEGES ON *.* TO 'ticketing'@'localhost'; \
 	GRANT ALL PRIVILEGES ON *.* TO 'ticketing'@'127.0.0.1';
 
-.PHONY: run test install db-user lint fmt unit integration e2e faults fault-tools observe clean
+.PHONY: run test install db-user lint fmt unit integration e2e fuzz faults fault-tools observe clean
 
 run: install db-user  ## broker, migrations, demo event, API on 127.0.0.1:8000 and every worker
 	$(UV) run ticketing dev
@@ -47,6 +47,9 @@ integration: install db-user
 
 e2e: install db-user
 	$(UV) run pytest tests/e2e
+
+fuzz: install db-user  ## schemathesis over every documented operation, 500 examples each (make test runs 15)
+	TICKETING_FUZZ_EXAMPLES=$${TICKETING_FUZZ_EXAMPLES:-500} $(UV) run pytest tests/fuzz -p no:randomly -v
 
 faults: install db-user fault-tools  ## the whole fault suite (~7 min): private MariaDB/Redis/broker per test, kills and pauses; prints a results table
 	$(UV) run pytest tests/faults -m faults -p no:randomly -v

@@ -10,7 +10,7 @@ import anyio._backends._asyncio  # noqa: F401  (Starlette loads it lazily; not b
 from fastapi import FastAPI
 
 from ticketing.api.middleware import RequestContext
-from ticketing.api.problems import install_problem_handlers
+from ticketing.api.problems import PROBLEM_RESPONSES, install_problem_handlers
 from ticketing.api.routes import catalog, dev_payments, health, holds, payments, queue, reservations, seat_stream
 from ticketing.api.stream_slots import StreamSlots
 from ticketing.bootstrap import open_resources
@@ -47,17 +47,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.stream_slots = StreamSlots(settings.sse_max_per_process, settings.sse_max_per_client)
     install_problem_handlers(app)
-    app.include_router(health.router)
+    app.include_router(health.router, responses=PROBLEM_RESPONSES)
     if settings.api_metrics_port == 0:
         app.include_router(health.metrics_router)
-    app.include_router(catalog.router)
-    app.include_router(queue.router)
-    app.include_router(seat_stream.router)
-    app.include_router(holds.router)
-    app.include_router(payments.router)
-    app.include_router(reservations.router)
-    if settings.fake_payments_enabled:
-        app.include_router(dev_payments.router)
+    routers = [catalog, queue, seat_stream, holds, payments, reservations]
+    for module in [*routers, *([dev_payments] if settings.fake_payments_enabled else [])]:
+        app.include_router(module.router, responses=PROBLEM_RESPONSES)
     app.router.routes[0:0] = [*queue.FRONT, *holds.FRONT, *catalog.FRONT]
     app.add_middleware(RequestContext, metrics=metrics)
     return app

@@ -122,3 +122,32 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _from_validation)
     app.add_exception_handler(StarletteHTTPException, _from_http)
     app.add_exception_handler(Exception, _from_crash)
+
+
+# Every error is RFC 9457 problem+json: how the OpenAPI document describes them.
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "title", "status", "detail", "code"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "code": {"type": "string"},
+    },
+}
+PROBLEM_STATUSES = {
+    400: "malformed request (bad JSON, a missing Idempotency-Key)",
+    401: "no valid bearer token, or a bad webhook signature",
+    403: "not allowed: another user's resource, the admin role, a pass",
+    404: "no such resource or route",
+    409: "the state forbids it: seat taken, sale closed, hold expired",
+    413: "request body too large",
+    422: "invalid input",
+    429: "too many requests or streams; see Retry-After",
+    503: "a dependency is unavailable or the seat map is rebuilding; see Retry-After",
+}
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"description": text, "content": {MEDIA_TYPE: {"schema": PROBLEM_SCHEMA}}}
+    for status, text in PROBLEM_STATUSES.items()
+}
