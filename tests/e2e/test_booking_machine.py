@@ -195,12 +195,27 @@ class BookingMachine(RuleBasedStateMachine):
     def invariants_hold_with_work_in_flight(self) -> None:
         assert self.violations(IN_FLIGHT) == []
 
+    async def release_what_is_left(self) -> None:
+        """Give back the holds still live, as their owners: the next test's expirer must not
+        find this run's holds (the test database is shared by the whole run)."""
+        r = tables.reservation
+        async with self.res.engine.connect() as conn:
+            live = await conn.execute(
+                sa.select(r.c.hold_id, r.c.user_id)
+                .distinct()
+                .where(r.c.schedule_id == self.schedule.id, r.c.status == "HELD")
+            )
+            holds = live.all()
+        for hold_id, user in holds:
+            self.no_5xx(await self.client.delete(f"/api/v1/holds/{hold_id}", headers=self.auth(user)))
+
     def teardown(self) -> None:
         try:
             for _ in range(3):  # a refund decision queues a refund message: drain until quiet
                 self.run(self.drain_outbox())
-            assert self.violations(SETTLED) == []
             TALLY.update(self.run(self.outcomes()))
+            self.run(self.release_what_is_left())
+            assert self.violations(SETTLED) == []
         finally:
             self.run(self.stack.aclose())
             self.loop.close()
@@ -213,6 +228,7 @@ def test_the_booking_state_machine_keeps_every_invariant(settings: Settings) -> 
         settings=hypothesis_settings(
             max_examples=12,
             stateful_step_count=40,
+            derandomize=True,  # the same sequences every run: a failure here is reproducible
             deadline=None,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
         ),
