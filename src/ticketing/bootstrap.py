@@ -134,7 +134,8 @@ class Resources:
         sale (often the first requests a process sees) should not pay for them."""
         await asyncio.gather(*(self.redis.ping() for _ in range(redis_connections)))
         await self.scripts.load_all(self.redis)
-        await asyncio.to_thread(self.access_tokens.prefetch_keys)  # an identity provider's JWKS
+        if self.settings.jwt_jwks_url:  # the identity provider's keys, before the first buyer
+            await asyncio.to_thread(self.access_tokens.prefetch_keys)
         await self.database.driver.execute("SELECT 1", ())
         async with self.database.auto.connect() as conn:
             await conn.execute(sa.text("SELECT 1"))
@@ -157,10 +158,10 @@ class Resources:
 
         checks = {"database": database(), "redis": redis(), "broker": broker()}
         results = await asyncio.gather(*checks.values(), return_exceptions=True)
-        states = {}
+        states = dict.fromkeys(checks, "ok")
         for name, result in zip(checks, results, strict=True):
-            states[name] = "unavailable" if isinstance(result, BaseException) else "ok"
             if isinstance(result, BaseException):
+                states[name] = "unavailable"
                 log.warning("not_ready", dependency=name, error=f"{type(result).__name__}: {result}"[:300])
         return states
 

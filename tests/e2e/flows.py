@@ -8,6 +8,7 @@ import json
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -17,7 +18,8 @@ from fastapi import FastAPI
 from ticketing.api.app import create_app
 from ticketing.bootstrap import Resources
 from ticketing.devtools.broker import free_port
-from ticketing.domain.webhooks import sign
+from ticketing.domain.payments import WebhookOutcome
+from ticketing.domain.webhooks import WebhookEvent, sign
 from ticketing.settings import Settings
 from ticketing.workers.queue_advancer import QueueAdvancer
 
@@ -62,22 +64,22 @@ async def webhook(
     status: str,
     pg_tx_id: str | None = None,
     secret: str | None = None,
-    **event: Any,
+    amount: str | None = None,
+    timestamp: int | None = None,
 ) -> httpx.Response:
     """The provider's signed callback for ``order_no``, as a real provider sends it: the
-    order's amount, a transaction id of its own and the current time unless ``event``
-    overrides a field (``amount=``, ``timestamp=``, ``order_no=``)."""
-    fields: dict[str, Any] = {
-        "order_no": order_no,
-        "amount": None,
-        "status": status,
-        "pg_tx_id": pg_tx_id or f"pg-{order_no}",
-        "timestamp": int(time.time()),
-    } | event
-    if fields["amount"] is None:
+    order's amount, a transaction id of its own and the current time unless given."""
+    if amount is None:
         found = await res.payments.get_order(order_no)
-        fields["amount"] = str(found.amount) if found is not None else "0.00"
-    body = json.dumps(fields).encode()
+        amount = str(found.amount) if found is not None else "0.00"
+    event = WebhookEvent(
+        order_no,
+        Decimal(amount),
+        WebhookOutcome(status),
+        pg_tx_id or f"pg-{order_no}",
+        int(time.time()) if timestamp is None else timestamp,
+    )
+    body = event.to_body()
     signature = sign(secret or res.settings.webhook_secret, body)
     return await client.post(
         f"/api/v1/payments/{order_no}/webhook",

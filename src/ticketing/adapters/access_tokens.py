@@ -96,7 +96,10 @@ class AccessTokens:
         if len(token) > MAX_TOKEN_LEN:
             raise NotAuthenticated("the bearer token is too long")
         rules = self._rules
-        required = ["sub", "exp"] + (["iat"] if rules.max_lifetime_s else [])
+        required = ["sub", "exp"]
+        required += ["iat"] if rules.max_lifetime_s else []
+        required += ["aud"] if rules.audience else []
+        required += ["iss"] if rules.issuer else []
         try:
             claims = jwt.decode(
                 token,
@@ -105,7 +108,7 @@ class AccessTokens:
                 audience=rules.audience,
                 issuer=rules.issuer,
                 leeway=rules.leeway_s,
-                options={"require": required + (["aud"] if rules.audience else []) + (["iss"] if rules.issuer else [])},
+                options={"require": required},
             )
         except jwt.ExpiredSignatureError as exc:
             raise NotAuthenticated("the bearer token has expired") from exc

@@ -71,7 +71,8 @@ class RequestContext:
             response = problem(413, PAYLOAD_TOO_LARGE, "Request body too large", f"the limit is {limit} bytes")
             await response(scope, receive, send)
             return
-        receive = limited(receive, limit)
+        if length is None:  # chunked: nothing declared, so count while it streams
+            receive = limited(receive, limit)
 
         structlog.contextvars.bind_contextvars(request_id=request_id)
         started = time.perf_counter()

@@ -20,25 +20,28 @@ class StreamSlots:
         self._max_total = max_total
         self._max_per_client = max_per_client
         self._by_client: Counter[str] = Counter()
+        self._in_use = 0
 
     @property
     def in_use(self) -> int:
-        return sum(self._by_client.values())
+        return self._in_use
 
     def take(self, client: str) -> Callable[[], None]:
         """Take a slot for ``client`` or raise TooManyStreams / StreamCapacityReached;
         returns the release, safe to call more than once."""
         if self._by_client[client] >= self._max_per_client:
             raise TooManyStreams(f"at most {self._max_per_client} streams per client")
-        if self.in_use >= self._max_total:
+        if self._in_use >= self._max_total:
             raise StreamCapacityReached("try again shortly, or another server")
         self._by_client[client] += 1
+        self._in_use += 1
         released = False
 
         def release() -> None:
             nonlocal released
             if not released:
                 released = True
+                self._in_use -= 1
                 self._by_client[client] -= 1
                 if self._by_client[client] <= 0:
                     del self._by_client[client]
