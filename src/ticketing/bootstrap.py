@@ -242,7 +242,7 @@ async def open_resources(settings: Settings, metrics: Metrics | None = None) -> 
         audit_live=RedisAudit(redis, keys),
         settlement=SettlementPolicy(settings.payment_window_s, settings.settle_within_s),
         seat_truth=SqlSeatTruth(engine),
-        abandoned_holds=AbandonedHolds(seat_locks),
+        abandoned_holds=AbandonedHolds(seat_locks, settle_within_s=settings.network_timeout_s),
         dead_letters=KafkaDeadLetters(
             settings.kafka_bootstrap_servers, settings.network_timeout_s, settings.kafka_topic_prefix
         ),

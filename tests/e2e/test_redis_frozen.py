@@ -68,3 +68,29 @@ async def test_a_hold_that_timed_out_in_a_frozen_redis_leaves_the_seats_to_its_r
         assert r.status_code == 201, r.text
         states = await seat_states(client, schedule.id)
         assert (states["A-1"], states["A-2"], states["A-3"]) == ("HELD", "HELD", "AVAILABLE")
+
+
+async def test_the_first_retry_after_a_long_freeze_gets_the_seats(
+    frozen_app: FastAPI, private_redis: PrivateRedis
+) -> None:
+    """Frozen long enough for the void's retries to back off: the buyer's retry once Redis
+    answers must not find the seats taken by its own abandoned request."""
+    res: Resources = frozen_app.state.resources
+    schedule = await make_schedule(res, hold_ttl_s=300)
+
+    def auth(user: str = "u") -> dict[str, str]:
+        return {"Authorization": f"Bearer {res.access_tokens.issue(user, Role.USER)}"}
+
+    transport = httpx.ASGITransport(app=frozen_app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        passes = await admit(client, auth, res, schedule.id, ["u"])
+        private_redis.pause()
+        try:
+            r = await hold(client, auth, schedule.id, "u", passes["u"], ["A-1"])
+            assert r.status_code == 503
+            await asyncio.sleep(4.0)
+        finally:
+            private_redis.resume()
+        r = await hold(client, auth, schedule.id, "u", passes["u"], ["A-1"])
+        assert r.status_code == 201, r.text
+        assert (await seat_states(client, schedule.id))["A-1"] == "HELD"

@@ -60,3 +60,26 @@ async def test_pending_voids_are_bounded_and_cancelled_on_close() -> None:
     assert abandoned.pending == 2
     await abandoned.close()
     assert abandoned.pending == 0
+
+
+async def test_settle_tries_the_buyers_pending_voids_at_once_and_waits_for_them() -> None:
+    locks = FlakyLocks(failures=1)
+    abandoned = AbandonedHolds(locks, first_retry_s=60.0, settle_within_s=1.0)  # type: ignore[arg-type]
+    abandoned.abandon(ScheduleId(1), UserId("u"), "h_1", [SeatNo("A-1")], ttl_ms=600_000)
+    await asyncio.sleep(0)  # the first attempt fails; the next would be a minute away
+    assert locks.calls == 1
+    await abandoned.settle(ScheduleId(1), UserId("other"))  # not theirs: nothing to try
+    await abandoned.settle(ScheduleId(2), UserId("u"))
+    assert (locks.calls, abandoned.pending) == (1, 1)
+    await asyncio.wait_for(abandoned.settle(ScheduleId(1), UserId("u")), timeout=0.5)
+    assert (locks.calls, locks.voided, abandoned.pending) == (2, [("h_1", 600_000)], 0)
+
+
+async def test_settle_waits_no_longer_than_its_bound_while_redis_stays_silent() -> None:
+    locks = FlakyLocks(failures=10_000)
+    abandoned = AbandonedHolds(locks, first_retry_s=60.0, settle_within_s=0.05)  # type: ignore[arg-type]
+    abandoned.abandon(ScheduleId(1), UserId("u"), "h_1", [SeatNo("A-1")], ttl_ms=600_000)
+    await asyncio.sleep(0)
+    await asyncio.wait_for(abandoned.settle(ScheduleId(1), UserId("u")), timeout=0.5)
+    assert abandoned.pending == 1
+    await abandoned.close()

@@ -43,7 +43,7 @@ async def hold_seats(
     A losing request never touches the database. If writing the reservation rows
     fails, the locks are released before the error propagates. If the lock script got no
     answer (Redis timed out, the request was cancelled), it may still run: the hold id is
-    handed to ``abandoned`` to be voided.
+    handed to ``abandoned`` to be voided; the buyer's next request settles those voids first.
     Raises ScheduleNotFound, SaleClosed (the show has started), PassRequired/PassInvalid/
     PassExpired, UnknownSeat, TooManySeats, SeatTaken. Not idempotent: each success is a new hold.
     """
@@ -56,6 +56,7 @@ async def hold_seats(
     seats = requested_seats(seat_nos, await prices.seat_prices(schedule_id), schedule.max_seats_per_user)
     hold_id = new_hold_id()
     ttl_ms = schedule.hold_ttl_s * 1000
+    await abandoned.settle(schedule_id, user)  # this buyer's own abandoned locks go first
     try:
         pass_expires_at, expires_at = await locks.acquire(
             schedule_id, user, hold_id, seats, ttl_ms, schedule.max_seats_per_user
