@@ -308,8 +308,10 @@ export function parseSeatMap(res) {
   return states;
 }
 
-export async function seatMap(scheduleId) {
-  return parseSeatMap(await ep.seats.requestAsync('GET', `/api/v1/schedules/${scheduleId}/seats`, null, {}));
+// A buyer reads the map signed in (counted per user); without a token it is counted per address.
+export async function seatMap(scheduleId, token) {
+  const headers = token ? bearer(token) : {};
+  return parseSeatMap(await ep.seats.requestAsync('GET', `/api/v1/schedules/${scheduleId}/seats`, null, headers));
 }
 
 export function seatMapSync(scheduleId) {

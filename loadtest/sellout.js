@@ -105,8 +105,8 @@ function randomSeat() {
 
 // A random AVAILABLE seat from the map, or null when the map shows none: sold out (or every seat
 // held by someone paying for it).
-async function availableSeat() {
-  const states = await seatMap(SCHEDULE_ID);
+async function availableSeat(token) {
+  const states = await seatMap(SCHEDULE_ID, token);
   const available = Object.keys(states).filter((s) => states[s] === 'AVAILABLE');
   return available.length === 0 ? null : available[Math.floor(Math.random() * available.length)];
 }
@@ -115,7 +115,7 @@ async function availableSeat() {
 async function holdSomeSeat(token, deadline) {
   let passToken = await waitForPass(SCHEDULE_ID, token, deadline);
   for (let attempt = 0; passToken !== null && attempt < PROBES + MAP_ROUNDS; attempt += 1) {
-    const seat = attempt < PROBES ? randomSeat() : await availableSeat();
+    const seat = attempt < PROBES ? randomSeat() : await availableSeat(token);
     if (seat === null) {
       soldOutSeen.add(1);
       break;

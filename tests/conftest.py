@@ -16,7 +16,8 @@ from ticketing.adapters.sql.database import drop_database, migrate
 from ticketing.bootstrap import Resources, open_resources
 from ticketing.devtools.broker import LocalBroker, start_broker
 from ticketing.domain.catalog import NewSchedule, QueuePolicy, Schedule, seat_grid
-from ticketing.domain.ids import EventId
+from ticketing.domain.ids import EventId, ScheduleId
+from ticketing.domain.rate_limits import Action
 from ticketing.services import catalog
 from ticketing.settings import Settings
 
@@ -32,6 +33,11 @@ def broker() -> Iterator[LocalBroker]:
     b.stop()
 
 
+# Tests act as one user far faster than a buyer does; the rate-limit tests restore the
+# defaults (tests/security/test_rate_limits.py).
+LIFTED_RATE_LIMITS = {f"rate_limit_{action.value}": "100000/second" for action in Action}
+
+
 @pytest.fixture(scope="session")
 async def base_settings(broker: LocalBroker) -> AsyncIterator[Settings]:
     url = f"{DB_SERVER}/ticketing_test_{RUN_ID}"
@@ -43,6 +49,7 @@ async def base_settings(broker: LocalBroker) -> AsyncIterator[Settings]:
         consumer_session_timeout_ms=2000,
         relay_poll_s=0.2,
         log_level="WARNING",
+        **LIFTED_RATE_LIMITS,
     )
     await migrate(url)
     yield settings
@@ -78,6 +85,12 @@ async def settings(base_settings: Settings) -> AsyncIterator[Settings]:
 async def res(settings: Settings) -> AsyncIterator[Resources]:
     async with open_resources(settings) as resources:
         yield resources
+
+
+async def pace_passes(res: Resources, schedule_id: int) -> None:
+    """As if every waiter's pace had run out: its next enter or status is answered, not refused
+    POLL_TOO_EARLY (tests that mean "later" without waiting a second or more of real time)."""
+    await res.redis.delete(res.keys.queue_pace(ScheduleId(schedule_id)))
 
 
 async def make_schedule(

@@ -31,6 +31,7 @@ from ticketing.adapters.payment_provider import FakePaymentProvider, Unconfigure
 from ticketing.adapters.redis.audit import RedisAudit
 from ticketing.adapters.redis.keys import Keys
 from ticketing.adapters.redis.outbox_signal import RedisOutboxSignal
+from ticketing.adapters.redis.rate_limits import RedisRateLimiter
 from ticketing.adapters.redis.scripts import Scripts
 from ticketing.adapters.redis.seat_events import SeatEventHub
 from ticketing.adapters.redis.seat_locks import RedisSeatLocks
@@ -110,6 +111,7 @@ class Resources:
     settlement: SettlementPolicy
     seat_truth: SqlSeatTruth
     abandoned_holds: AbandonedHolds
+    rate_limiter: RedisRateLimiter
 
     @property
     def engine(self) -> AsyncEngine:
@@ -243,6 +245,7 @@ async def open_resources(settings: Settings, metrics: Metrics | None = None) -> 
         settlement=SettlementPolicy(settings.payment_window_s, settings.settle_within_s),
         seat_truth=SqlSeatTruth(engine),
         abandoned_holds=AbandonedHolds(seat_locks, settle_within_s=settings.network_timeout_s),
+        rate_limiter=RedisRateLimiter(redis.connection_pool, settings.redis_key_prefix, settings.rate_limits()),
         dead_letters=KafkaDeadLetters(
             settings.kafka_bootstrap_servers, settings.network_timeout_s, settings.kafka_topic_prefix
         ),

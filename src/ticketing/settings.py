@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 from enum import StrEnum
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ticketing.domain.rate_limits import Action, Rate
 
 # Development defaults; production mode refuses to start with any of them.
 DEV_JWT_SECRET = "dev-only-jwt-secret-change-me-0123456789"  # noqa: S105
@@ -79,6 +82,22 @@ class Settings(BaseSettings):
     )
     sse_max_per_process: int = Field(default=5_000, ge=1, description="live seat-map streams one API process serves")
     sse_max_per_client: int = Field(default=4, ge=1, description="live seat-map streams per client address")
+    trusted_proxies: list[str] = Field(
+        default=[],
+        description="addresses or networks (JSON list) of the load balancers in front of the API: a request from "
+        "one of them is counted against the client it names in X-Forwarded-For, not against the balancer",
+    )
+    rate_limits_enabled: bool = Field(default=True, description="off: no request is counted or refused by rate")
+    rate_limit_enter: str = Field(default="10/second", description="waiting-room entries per user")
+    rate_limit_status: str = Field(
+        default="10/second", description="status polls per user (besides the pace: none before poll_after_ms)"
+    )
+    rate_limit_hold: str = Field(default="5/second", description="hold requests per user")
+    rate_limit_payment: str = Field(default="5/second", description="payment-order requests per user")
+    rate_limit_seat_map: str = Field(default="10/second", description="seat-map reads per signed-in user")
+    rate_limit_seat_map_anonymous: str = Field(
+        default="20/second", description="seat-map reads per client address without a token"
+    )
     api_metrics_port: int = Field(
         default=0,
         ge=0,
@@ -145,6 +164,19 @@ class Settings(BaseSettings):
         """Development mode set explicitly (``TICKETING_ENVIRONMENT=development``, as
         ``ticketing dev`` does), not merely left at its default."""
         return self.environment is Environment.DEVELOPMENT and "environment" in self.model_fields_set
+
+    def rate_limits(self) -> dict[Action, Rate]:
+        """The limit of each counted action (empty when rate limits are off)."""
+        if not self.rate_limits_enabled:
+            return {}
+        return {action: Rate.parse(getattr(self, f"rate_limit_{action.value}")) for action in Action}
+
+    @model_validator(mode="after")
+    def _rates_are_readable(self) -> Settings:
+        self.rate_limits()  # a rate that does not parse stops the process at start-up
+        for network in self.trusted_proxies:
+            ipaddress.ip_network(network, strict=False)
+        return self
 
     @model_validator(mode="after")
     def _refuse_dev_secrets_in_production(self) -> Settings:

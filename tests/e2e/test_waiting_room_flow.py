@@ -5,7 +5,7 @@ from collections.abc import Callable
 
 import httpx
 
-from tests.conftest import make_schedule
+from tests.conftest import make_schedule, pace_passes
 from ticketing.bootstrap import Resources
 from ticketing.workers.queue_advancer import QueueAdvancer
 
@@ -82,6 +82,7 @@ async def test_expired_passes_are_redistributed_without_anyone_acting(
         assert (await enter(client, auth, schedule.id, user)).status_code == 202
     advancer = QueueAdvancer(app_res)
     await advancer.tick()
+    await pace_passes(app_res, schedule.id)
     assert [(await status(client, auth, schedule.id, u))["status"] for u in ("u1", "u2", "u3")] == [
         "ADMITTED",
         "ADMITTED",
@@ -91,7 +92,10 @@ async def test_expired_passes_are_redistributed_without_anyone_acting(
     worker = asyncio.create_task(advancer.run(stop))  # the scheduled advancer, as in production
     try:
         deadline = asyncio.get_running_loop().time() + 5
-        while (await status(client, auth, schedule.id, "u3"))["status"] != "ADMITTED":
+        while True:
+            await pace_passes(app_res, schedule.id)  # u3 polls every 50 ms, faster than its pace
+            if (await status(client, auth, schedule.id, "u3"))["status"] == "ADMITTED":
+                break
             assert asyncio.get_running_loop().time() < deadline, "u3 was never admitted"
             await asyncio.sleep(0.05)
     finally:
@@ -105,6 +109,7 @@ async def test_entering_twice_keeps_the_same_place(client: httpx.AsyncClient, au
     await enter(client, auth, schedule.id, "first")
     once = (await enter(client, auth, schedule.id, "second")).json()
     await enter(client, auth, schedule.id, "third")
+    await pace_passes(app_res, schedule.id)
     twice = (await enter(client, auth, schedule.id, "second")).json()
     assert once["position"] == twice["position"] == 2
     assert twice["ahead"] == 1
@@ -116,6 +121,7 @@ async def test_waiting_answer_carries_position_eta_and_server_paced_polling(
     schedule = await make_schedule(app_res, capacity=5, pass_ttl_s=60)
     for i in range(30):
         await enter(client, auth, schedule.id, f"w{i}")
+    await pace_passes(app_res, schedule.id)
     front = await status(client, auth, schedule.id, "w0")
     back = await status(client, auth, schedule.id, "w29")
     assert {k: v for k, v in front.items() if k != "poll_after_ms"} == {
@@ -138,6 +144,7 @@ async def test_leaving_with_a_pass_frees_the_slot_for_the_next_in_line(
     await enter(client, auth, schedule.id, "next")
     advancer = QueueAdvancer(app_res)
     await advancer.tick()
+    await pace_passes(app_res, schedule.id)
     assert (await status(client, auth, schedule.id, "next"))["status"] == "WAITING"
     r = await client.delete(f"/api/v1/schedules/{schedule.id}/queue", headers=auth("holder"))
     assert r.status_code == 204
@@ -151,6 +158,7 @@ async def test_leaving_the_line_gives_up_the_place(client: httpx.AsyncClient, au
     await enter(client, auth, schedule.id, "a")
     await enter(client, auth, schedule.id, "b")
     assert (await client.delete(f"/api/v1/schedules/{schedule.id}/queue", headers=auth("a"))).status_code == 204
+    await pace_passes(app_res, schedule.id)
     assert (await status(client, auth, schedule.id, "b"))["position"] == 1
     assert (await client.delete(f"/api/v1/schedules/{schedule.id}/queue", headers=auth("a"))).status_code == 204
 

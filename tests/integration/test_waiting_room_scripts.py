@@ -2,7 +2,7 @@
 
 import asyncio
 
-from tests.conftest import make_schedule
+from tests.conftest import make_schedule, pace_passes
 from ticketing.bootstrap import Resources
 from ticketing.domain.ids import UserId
 from ticketing.domain.waiting_room import Admitted, NotInQueue, Waiting
@@ -20,6 +20,7 @@ async def test_entering_twice_keeps_the_same_ticket(res: Resources) -> None:
     schedule = await make_schedule(res)
     first = await res.waiting_room.enter(schedule, UserId("a"))
     await res.waiting_room.enter(schedule, UserId("b"))
+    await pace_passes(res, schedule.id)
     again = await res.waiting_room.enter(schedule, UserId("a"))
     assert isinstance(first, Waiting)
     assert isinstance(again, Waiting)
@@ -40,6 +41,7 @@ async def test_advance_admits_from_the_head_up_to_the_per_tick_limit(res: Resour
     assert (tick.admitted, tick.waiting, tick.live_passes) == (3, 2, 3)
     for i in range(3):
         assert isinstance(await res.waiting_room.status(schedule, UserId(f"u{i}")), Admitted)
+    await pace_passes(res, schedule.id)
     fourth = await res.waiting_room.status(schedule, UserId("u3"))
     assert isinstance(fourth, Waiting)
     assert fourth.position == 1
@@ -115,6 +117,7 @@ async def test_admission_rate_is_measured_while_people_wait(res: Resources) -> N
         await asyncio.sleep(0.1)
     rate = float(await res.redis.hget(res.keys.queue_rate(schedule.id), "per_s") or 0)
     assert 5 < rate < 25, rate
+    await pace_passes(res, schedule.id)
     status = await res.waiting_room.status(schedule, UserId("u199"))
     assert isinstance(status, Waiting)
     assert status.eta_s == -(-status.ahead // rate) or abs(status.eta_s - status.ahead / rate) <= 1

@@ -9,6 +9,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 import anyio._backends._asyncio  # noqa: F401  (Starlette loads it lazily; not by a sale's first burst)
 from fastapi import FastAPI
 
+from ticketing.api.client_address import ClientAddresses
 from ticketing.api.middleware import RequestContext
 from ticketing.api.problems import PROBLEM_RESPONSES, install_problem_handlers
 from ticketing.api.routes import catalog, dev_payments, health, holds, payments, queue, reservations, seat_stream
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.stream_slots = StreamSlots(settings.sse_max_per_process, settings.sse_max_per_client)
+    app.state.client_addresses = ClientAddresses(settings.trusted_proxies)
     install_problem_handlers(app)
     app.include_router(health.router, responses=PROBLEM_RESPONSES)
     if settings.api_metrics_port == 0:

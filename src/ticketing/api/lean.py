@@ -29,6 +29,7 @@ from starlette.routing import Route
 from ticketing.api.dependencies import authenticate
 from ticketing.api.schemas import MAX_ID
 from ticketing.bootstrap import Resources
+from ticketing.domain.errors import TicketingError
 from ticketing.domain.identity import Principal
 
 M = TypeVar("M", bound=BaseModel)
@@ -47,6 +48,16 @@ def resources(request: Request) -> Resources:
 
 def principal(request: Request) -> Principal:
     return authenticate(request)
+
+
+def principal_if_any(request: Request) -> Principal | None:
+    """The caller of a public endpoint: None without a token (or with one that does not verify)."""
+    if "authorization" not in request.headers:
+        return None
+    try:
+        return authenticate(request)
+    except TicketingError:
+        return None
 
 
 def _invalid(loc: tuple[str, ...], msg: str, kind: str) -> RequestValidationError:

@@ -14,13 +14,16 @@ class TicketingError(Exception):
 
     code: ClassVar[str] = "TICKETING_ERROR"
     title: ClassVar[str] = "Request failed"
-    # When the condition passes by itself: how long a client should wait before asking again.
-    retry_after_s: ClassVar[int | None] = None
+    # When the condition passes by itself: how long a client should wait before asking again
+    # (a class default; an instance may know better, e.g. a rate limit's window).
+    retry_after_s: int | None = None
 
-    def __init__(self, detail: str | None = None, **extra: Any) -> None:
+    def __init__(self, detail: str | None = None, *, retry_after_s: int | None = None, **extra: Any) -> None:
         super().__init__(detail or self.title)
         self.detail = detail or self.title
         self.extra = extra
+        if retry_after_s is not None:
+            self.retry_after_s = retry_after_s
 
 
 # The kinds of failure. Every error below derives from exactly one of them, and the API
@@ -173,6 +176,16 @@ class IdempotencyKeyRequired(BadRequest):
 class IdempotencyKeyReused(Unprocessable):
     code = "IDEMPOTENCY_KEY_REUSED"
     title = "This Idempotency-Key was already used for another hold"
+
+
+class RateLimited(TooManyRequests):
+    code = "RATE_LIMITED"
+    title = "Too many requests of this kind from this caller; see Retry-After"
+
+
+class PollTooEarly(TooManyRequests):
+    code = "POLL_TOO_EARLY"
+    title = "Asked again before the poll_after_ms the last answer gave; see Retry-After"
 
 
 class TooManyStreams(TooManyRequests):

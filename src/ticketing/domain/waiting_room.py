@@ -14,6 +14,7 @@ from ticketing.domain.ids import ScheduleId, UserId
 # back ask rarely so a million waiters do not become a million requests a second.
 MIN_POLL_MS = 1_000
 MAX_POLL_MS = 30_000
+POLL_JITTER = 0.2  # poll_after_ms scatters +-20 % around its base
 
 
 class QueueState(StrEnum):
@@ -44,7 +45,14 @@ class NotInQueue:
     pass
 
 
-QueueStatus = Waiting | Admitted | NotInQueue
+@dataclass(frozen=True, slots=True)
+class AskedTooEarly:
+    """Still waiting, and asking again before the pace it was given allows (see PollFloor)."""
+
+    wait_ms: int
+
+
+QueueStatus = Waiting | Admitted | NotInQueue | AskedTooEarly
 
 
 def nominal_admission_rate(policy: QueuePolicy) -> float:
@@ -67,8 +75,30 @@ def poll_after_ms(eta_s: int, pass_ttl_s: int = 90, spread: float = 0.5) -> int:
     ``spread`` in [0, 1) scatters the answer over +-20 %, so a crowd told the same ETA does
     not come back in the same second.
     """
-    base = min(MAX_POLL_MS, max(MIN_POLL_MS, eta_s * 1000 / 3), max(MIN_POLL_MS, pass_ttl_s * 1000 / 3))
-    return int(base * (0.8 + 0.4 * spread))
+    base = min(poll_ceiling_ms(pass_ttl_s), max(MIN_POLL_MS, eta_s * 1000 / 3))
+    return int(base * (1 - POLL_JITTER + 2 * POLL_JITTER * spread))
+
+
+def poll_ceiling_ms(pass_ttl_s: int) -> float:
+    """The longest pace: 30 s, and a third of the pass TTL (an admitted buyer must learn of the pass in time)."""
+    return min(MAX_POLL_MS, max(MIN_POLL_MS, pass_ttl_s * 1000 / 3))
+
+
+@dataclass(frozen=True, slots=True)
+class PollFloor:
+    """The earliest a waiting buyer may ask again: ``poll_after_ms`` with the least jitter.
+    The enter and status scripts apply it in Redis (so every API replica shares it) from
+    these numbers, computing ``poll_after_ms(eta, ttl, spread=0)`` the same way; a poll
+    before it is answered POLL_TOO_EARLY with no fresh work (no rank, no estimate)."""
+
+    lowest_ms: float
+    highest_ms: float
+    fallback_rate_per_s: float  # the nominal admission rate, before any measurement
+    fraction: float
+
+    @classmethod
+    def of(cls, policy: QueuePolicy) -> PollFloor:
+        return cls(MIN_POLL_MS, poll_ceiling_ms(policy.pass_ttl_s), nominal_admission_rate(policy), 1 - POLL_JITTER)
 
 
 def waiting(ticket: int, ahead: int, measured_rate_per_s: float, policy: QueuePolicy, spread: float = 0.5) -> Waiting:

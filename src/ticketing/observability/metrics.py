@@ -23,6 +23,12 @@ class Metrics:
         self.queue_entered_total = Counter(
             "ticketing_queue_entered_total", "Waiting-room enter calls by outcome", ["outcome"], registry=r
         )
+        self.requests_refused_total = Counter(
+            "ticketing_requests_refused_total",
+            "Requests refused 429 before any work: over a rate limit (rate) or a poll before its pace (pace)",
+            ["action", "reason"],
+            registry=r,
+        )
         self.queue_admitted_total = Counter(
             "ticketing_queue_admitted_total", "Users moved from the line into the pass set", registry=r
         )

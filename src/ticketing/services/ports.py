@@ -13,6 +13,7 @@ from ticketing.domain.ids import EventId, ScheduleId, SeatNo, UserId
 from ticketing.domain.invariants import LiveState, StoredRecords
 from ticketing.domain.messages import DeadLetter, Delivery, OutboxMessage
 from ticketing.domain.payments import DueOrder, OrderStatus, PaymentOrder
+from ticketing.domain.rate_limits import Action
 from ticketing.domain.reservations import HoldRecord, Reservation, ReservationStatus
 from ticketing.domain.seat_state import LockSeen, SeatEntry, SeatTruth, UserCount
 from ticketing.domain.waiting_room import PassClaims, QueueStatus, RegisteredSchedule, TickResult
@@ -138,6 +139,13 @@ class WaitingRoom(Protocol):
     async def register(self, schedule: Schedule) -> None: ...
     async def unregister(self, schedule_id: ScheduleId) -> None: ...
     async def registered(self) -> list[RegisteredSchedule]: ...
+
+
+class RateLimiter(Protocol):
+    async def hit(self, action: Action, identity: str) -> float | None:
+        """Count one request; None while within the action's limit, else seconds until the
+        identity may try again (the request is not counted then)."""
+        ...
 
 
 class PassTokenCodec(Protocol):

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
 
-from ticketing.domain.errors import PassExpired, PassInvalid, SaleClosed, SaleNotOpen
+from ticketing.domain.errors import PassExpired, PassInvalid, PollTooEarly, SaleClosed, SaleNotOpen
 from ticketing.domain.ids import ScheduleId, UserId
-from ticketing.domain.waiting_room import Admitted, QueueStatus, TickResult
+from ticketing.domain.waiting_room import Admitted, AskedTooEarly, NotInQueue, QueueStatus, TickResult, Waiting
 from ticketing.services.catalog import get_schedule
 from ticketing.services.ports import CatalogStore, Clock, PassTokenCodec, WaitingRoom
 
@@ -18,13 +19,20 @@ class AdmittedWithPass:
     pass_expires_at: datetime
 
 
-QueueAnswer = QueueStatus | AdmittedWithPass
+QueueAnswer = Waiting | NotInQueue | AdmittedWithPass
 
 
-def _with_pass(status: QueueStatus, tokens: PassTokenCodec, user: UserId, schedule_id: ScheduleId) -> QueueAnswer:
+def _answer(status: QueueStatus, tokens: PassTokenCodec, user: UserId, schedule_id: ScheduleId) -> QueueAnswer:
+    """An admitted user gets a signed pass; one asking before its pace allows, a refusal."""
     if isinstance(status, Admitted):
         token = tokens.issue(user, schedule_id, status.pass_expires_at)
         return AdmittedWithPass(token, status.pass_expires_at)
+    if isinstance(status, AskedTooEarly):
+        raise PollTooEarly(
+            f"ask again in {status.wait_ms} ms",
+            retry_after_s=max(1, math.ceil(status.wait_ms / 1000)),
+            retry_after_ms=status.wait_ms,
+        )
     return status
 
 
@@ -37,7 +45,8 @@ async def enter_queue(
     user: UserId,
 ) -> QueueAnswer:
     """Join the line for a schedule. Idempotent: entering again keeps the same ticket,
-    and an admitted user gets their pass back. Raises ScheduleNotFound, SaleNotOpen, SaleClosed.
+    and an admitted user gets their pass back. Raises ScheduleNotFound, SaleNotOpen, SaleClosed,
+    PollTooEarly (already waiting, and asking before the pace it was given).
     """
     schedule = await get_schedule(catalog, schedule_id)
     now = clock.now()
@@ -45,15 +54,16 @@ async def enter_queue(
         raise SaleNotOpen(f"the sale opens at {schedule.sale_opens_at.isoformat()}")
     if now >= schedule.starts_at:
         raise SaleClosed()
-    return _with_pass(await room.enter(schedule, user), tokens, user, schedule_id)
+    return _answer(await room.enter(schedule, user), tokens, user, schedule_id)
 
 
 async def queue_status(
     catalog: CatalogStore, room: WaitingRoom, tokens: PassTokenCodec, schedule_id: ScheduleId, user: UserId
 ) -> QueueAnswer:
-    """Where the user stands; an admitted user gets a signed pass token. Read-only."""
+    """Where the user stands; an admitted user gets a signed pass token. Raises
+    ScheduleNotFound, PollTooEarly (still waiting, asking before ``poll_after_ms`` allows)."""
     schedule = await get_schedule(catalog, schedule_id)
-    return _with_pass(await room.status(schedule, user), tokens, user, schedule_id)
+    return _answer(await room.status(schedule, user), tokens, user, schedule_id)
 
 
 async def leave_queue(catalog: CatalogStore, room: WaitingRoom, schedule_id: ScheduleId, user: UserId) -> None:

@@ -28,6 +28,10 @@ class Keys:
     def queue_rate(self, s: ScheduleId) -> str:
         return f"{self.prefix}queue:rate:{{{s}}}"
 
+    def queue_pace(self, s: ScheduleId) -> str:
+        """HASH user -> the earliest (Redis ms) a waiting user may ask again (lua/lib/pace.lua)."""
+        return f"{self.prefix}queue:pace:{{{s}}}"
+
     def seat_lock(self, s: ScheduleId, seat_no: str) -> str:
         return f"{self.prefix}seat:lock:{{{s}}}:{seat_no}"
 

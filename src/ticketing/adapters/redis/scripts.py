@@ -10,7 +10,16 @@ from redis.commands.core import AsyncScript
 
 
 def _source(name: str) -> str:
-    return (resources.files("ticketing.adapters.redis") / "lua" / f"{name}.lua").read_text()
+    """A script's text, with each ``-- include: NAME`` line replaced by ``lua/lib/NAME.lua``."""
+    lua = resources.files("ticketing.adapters.redis") / "lua"
+    lines = (lua / f"{name}.lua").read_text().splitlines(keepends=True)
+    return "".join(
+        (lua / "lib" / f"{line.removeprefix(INCLUDE).strip()}.lua").read_text() if line.startswith(INCLUDE) else line
+        for line in lines
+    )
+
+
+INCLUDE = "-- include: "
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,9 @@ from ticketing.domain.catalog import QueuePolicy, Schedule
 from ticketing.domain.ids import ScheduleId, UserId
 from ticketing.domain.waiting_room import (
     Admitted,
+    AskedTooEarly,
     NotInQueue,
+    PollFloor,
     QueueStatus,
     RegisteredSchedule,
     TickResult,
@@ -35,7 +37,15 @@ def status_from_reply(reply: Sequence[Any], policy: QueuePolicy) -> QueueStatus:
         # Non-cryptographic jitter for the poll pace (see domain poll_after_ms).
         spread = random.random()
         return waiting(integer(reply[1]), integer(reply[2]), rate, policy, spread)
+    if kind == -2:
+        return AskedTooEarly(integer(reply[1]))
     return NotInQueue()
+
+
+def pace_args(policy: QueuePolicy) -> list[float]:
+    """ARGV[2..5] of the enter and status scripts (lua/lib/pace.lua)."""
+    floor = PollFloor.of(policy)
+    return [floor.lowest_ms, floor.highest_ms, floor.fallback_rate_per_s, floor.fraction]
 
 
 class RedisWaitingRoom:
@@ -46,17 +56,24 @@ class RedisWaitingRoom:
 
     async def enter(self, schedule: Schedule, user: UserId) -> QueueStatus:
         k, s = self._keys, schedule.id
-        reply = await self._scripts.enter(keys=[k.queue(s), k.queue_seq(s), k.passes(s), k.queue_rate(s)], args=[user])
+        reply = await self._scripts.enter(
+            keys=[k.queue(s), k.queue_seq(s), k.passes(s), k.queue_rate(s), k.queue_pace(s)],
+            args=[user, *pace_args(schedule.queue)],
+        )
         return status_from_reply(reply, schedule.queue)
 
     async def status(self, schedule: Schedule, user: UserId) -> QueueStatus:
         k, s = self._keys, schedule.id
-        reply = await self._scripts.status(keys=[k.queue(s), k.passes(s), k.queue_rate(s)], args=[user])
+        reply = await self._scripts.status(
+            keys=[k.queue(s), k.passes(s), k.queue_rate(s), k.queue_pace(s)], args=[user, *pace_args(schedule.queue)]
+        )
         return status_from_reply(reply, schedule.queue)
 
     async def leave(self, schedule_id: ScheduleId, user: UserId) -> bool:
         k = self._keys
-        reply = await self._scripts.leave(keys=[k.queue(schedule_id), k.passes(schedule_id)], args=[user])
+        reply = await self._scripts.leave(
+            keys=[k.queue(schedule_id), k.passes(schedule_id), k.queue_pace(schedule_id)], args=[user]
+        )
         return any(integer(x) for x in reply)
 
     async def pass_expiry(self, schedule_id: ScheduleId, user: UserId) -> datetime | None:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from ticketing.api import lean
+from ticketing.api import lean, rate_limits
 from ticketing.api.dependencies import Admin, EventIdPath, Res, ScheduleIdPath
 from ticketing.api.schemas import (
     EventDetailOut,
@@ -20,6 +20,7 @@ from ticketing.api.schemas import (
 )
 from ticketing.domain.catalog import Event, NewSchedule, QueuePolicy, Schedule, SeatSpec, seat_grid
 from ticketing.domain.ids import EventId, ScheduleId, SeatNo
+from ticketing.domain.rate_limits import Action
 from ticketing.services import catalog as use
 
 router = APIRouter(prefix="/api/v1", tags=["catalog"])
@@ -103,6 +104,11 @@ async def get_seat_map(request: Request) -> Response:
     reload while nothing changed is a bodiless 304 (``ETag`` / ``If-None-Match``)."""
     res = lean.resources(request)
     schedule_id = lean.path_id(request, "schedule_id")
+    user = lean.principal_if_any(request)
+    if user is None:
+        await rate_limits.count(request, Action.SEAT_MAP_ANONYMOUS, None)
+    else:
+        await rate_limits.count(request, Action.SEAT_MAP, user.user_id)
     views = await use.seat_map(res.catalog, res.seat_map, ScheduleId(schedule_id))
     seats = [
         {

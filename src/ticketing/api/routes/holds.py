@@ -6,11 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
 
-from ticketing.api import lean
+from ticketing.api import lean, rate_limits
 from ticketing.api.dependencies import Res, User
 from ticketing.api.schemas import HoldIn, HoldOut
 from ticketing.domain.errors import TicketingError
 from ticketing.domain.ids import ScheduleId
+from ticketing.domain.rate_limits import Action
 from ticketing.services import holds as use
 
 router = APIRouter(prefix="/api/v1", tags=["holds"])
@@ -34,6 +35,7 @@ async def hold_seats(request: Request) -> Response:
     user = lean.principal(request)
     schedule_id = ScheduleId(lean.path_id(request, "schedule_id"))
     pass_token = lean.header(request, "x-queue-pass", 2048)
+    await rate_limits.count(request, Action.HOLD, user.user_id)
     body = await lean.body(request, HoldIn)
     try:
         hold = await use.hold_seats(

@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Annotated
 
 import structlog
-from fastapi import APIRouter, Header, Path, Request, Response
+from fastapi import APIRouter, Depends, Header, Path, Request, Response
 
 from ticketing.api.dependencies import Res, User
+from ticketing.api.rate_limits import counted
 from ticketing.api.schemas import PaymentIn, PaymentOut, WebhookAck
 from ticketing.domain.errors import TicketingError, WebhookMismatch
 from ticketing.domain.payments import PaymentOrder
+from ticketing.domain.rate_limits import Action
 from ticketing.services import payments as use
 
 log = structlog.get_logger("ticketing.payments")
@@ -23,7 +25,7 @@ def payment_out(order: PaymentOrder) -> PaymentOut:
     return PaymentOut(order_no=order.order_no, hold_id=order.hold_id, amount=order.amount, status=order.status.value)
 
 
-@router.post("", status_code=201, response_model=PaymentOut)
+@router.post("", status_code=201, response_model=PaymentOut, dependencies=[Depends(counted(Action.PAYMENT))])
 async def create_payment(
     body: PaymentIn,
     res: Res,

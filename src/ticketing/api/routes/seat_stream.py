@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import StreamingResponse
 
 from ticketing.api.dependencies import Res, ScheduleIdPath
+from ticketing.api.rate_limits import client_address
 from ticketing.api.stream_slots import StreamSlots
 from ticketing.bootstrap import Resources
 from ticketing.domain.ids import ScheduleId
@@ -55,7 +56,7 @@ async def seat_stream(schedule_id: ScheduleIdPath, res: Res, request: Request) -
     ``TICKETING_SSE_MAX_PER_PROCESS`` per API process (503 STREAM_CAPACITY_REACHED)."""
     await get_schedule(res.catalog, ScheduleId(schedule_id))  # 404 before the stream starts
     slots: StreamSlots = request.app.state.stream_slots
-    release = slots.take(request.client.host if request.client else "unknown")
+    release = slots.take(client_address(request))
     return StreamingResponse(
         slots.hold_for(_events(res, ScheduleId(schedule_id)), release),
         media_type="text/event-stream",

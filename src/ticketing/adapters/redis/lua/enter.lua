@@ -2,10 +2,13 @@
 -- Already admitted (live pass) -> the pass; already waiting -> the same ticket;
 -- otherwise a new ticket from the INCR counter (never the clock, so FIFO holds
 -- across API replicas). A pass that expired is dropped and the user queues again.
+-- A user already waiting who asks again before its pace allows is told how long to wait.
 -- KEYS[1] queue ZSET (user -> ticket)   KEYS[2] ticket counter   KEYS[3] pass ZSET (user -> expiry ms)
--- KEYS[4] rate HASH (read only, for the ETA)
--- ARGV[1] user id
--- Returns {1, pass_expiry_ms} when admitted, {0, ticket, ahead, rate_per_s_string} when waiting.
+-- KEYS[4] rate HASH (read only, for the ETA)   KEYS[5] pace HASH (user -> earliest next poll ms)
+-- ARGV[1] user id; ARGV[2..5] the poll floor (see lib/pace.lua)
+-- Returns {1, pass_expiry_ms} when admitted, {0, ticket, ahead, rate_per_s_string} when waiting,
+-- {-2, wait_ms} when waiting and asking too early.
+-- include: pace
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local user = ARGV[1]
@@ -19,9 +22,16 @@ if expiry then
 end
 
 local ticket = redis.call('ZSCORE', KEYS[1], user)
-if not ticket then
+if ticket then
+  local wait = pace_wait(KEYS[5], user, now)
+  if wait > 0 then
+    return {-2, wait}
+  end
+else
   ticket = redis.call('INCR', KEYS[2])
   redis.call('ZADD', KEYS[1], ticket, user)
 end
 local rate = redis.call('HGET', KEYS[4], 'per_s') or '0'
-return {0, tonumber(ticket), redis.call('ZRANK', KEYS[1], user), rate}
+local ahead = redis.call('ZRANK', KEYS[1], user)
+redis.call('HSET', KEYS[5], user, pace_until(now, ahead, rate))
+return {0, tonumber(ticket), ahead, rate}

@@ -1,19 +1,29 @@
 -- status.lua: where a user stands, in one round trip.
--- KEYS[1] queue ZSET   KEYS[2] pass ZSET   KEYS[3] rate HASH
--- ARGV[1] user id
+-- KEYS[1] queue ZSET   KEYS[2] pass ZSET   KEYS[3] rate HASH   KEYS[4] pace HASH (user -> earliest next poll ms)
+-- ARGV[1] user id; ARGV[2..5] the poll floor (see lib/pace.lua)
 -- Returns {1, pass_expiry_ms} admitted, {0, ticket, ahead, rate_per_s_string} waiting,
--- {-1} not in the queue (never entered, left, or the pass expired).
+-- {-1} not in the queue (never entered, left, or the pass expired),
+-- {-2, wait_ms} still waiting and asking before the pace it was given allows: nothing more is read.
+-- include: pace
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local user = ARGV[1]
 
 local expiry = redis.call('ZSCORE', KEYS[2], user)
 if expiry and tonumber(expiry) > now then
+  redis.call('HDEL', KEYS[4], user)
   return {1, tonumber(expiry)}
 end
 local ticket = redis.call('ZSCORE', KEYS[1], user)
 if not ticket then
+  redis.call('HDEL', KEYS[4], user)
   return {-1}
 end
+local wait = pace_wait(KEYS[4], user, now)
+if wait > 0 then
+  return {-2, wait}
+end
 local rate = redis.call('HGET', KEYS[3], 'per_s') or '0'
-return {0, tonumber(ticket), redis.call('ZRANK', KEYS[1], user), rate}
+local ahead = redis.call('ZRANK', KEYS[1], user)
+redis.call('HSET', KEYS[4], user, pace_until(now, ahead, rate))
+return {0, tonumber(ticket), ahead, rate}
