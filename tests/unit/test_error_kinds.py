@@ -44,3 +44,18 @@ def test_a_new_error_takes_its_kinds_status_and_one_without_a_kind_is_no_4xx() -
     assert status_of(errors.PassExpired()) == 403
     assert status_of(errors.IdempotencyKeyRequired()) == 400
     assert status_of(errors.StreamCapacityReached()) == 503
+
+
+def test_every_code_is_documented_with_its_status() -> None:
+    from pathlib import Path
+
+    rows = [
+        line.split("|")[1:3] for line in (Path(__file__).parents[2] / "docs" / "problems.md").read_text().splitlines()
+    ]
+    documented = {
+        (code, status) for row in rows if len(row) == 2 for code in row[0].split("`")[1::2] for status in [row[1]]
+    }
+    missing = [
+        e.code for e in concrete_errors() if not any(c == e.code and str(status_of(e())) in st for c, st in documented)
+    ]
+    assert missing == []
