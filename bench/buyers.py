@@ -86,18 +86,30 @@ async def admit(http: httpx.AsyncClient, schedule_id: int, tokens: Sequence[str]
     from "everybody holds a pass"); the advancer admits them within a few ticks.
     """
     queue = f"/api/v1/schedules/{schedule_id}/queue"
-    await bounded(tokens, lambda t: http.post(queue, headers=bearer(t)))
     passes: dict[int, str] = {}
+    due: dict[int, float] = {}  # when each waiting user may ask again (the server refuses earlier)
+
+    def note(i: int, answer: httpx.Response) -> None:
+        status = expect(answer, 200, 202)
+        if status["status"] == "ADMITTED":
+            passes[i] = status["pass_token"]
+        else:
+            due[i] = time.monotonic() + int(status.get("poll_after_ms", 1000)) / 1000
+
+    everyone = list(range(len(tokens)))
+    for i, answer in zip(
+        everyone, await bounded(everyone, lambda i: http.post(queue, headers=bearer(tokens[i]))), strict=True
+    ):
+        note(i, answer)
     deadline = time.monotonic() + ADMIT_TIMEOUT_S
     while len(passes) < len(tokens):
         if time.monotonic() > deadline:
             raise TimeoutError(f"only {len(passes)} of {len(tokens)} users admitted within {ADMIT_TIMEOUT_S} s")
-        waiting = [i for i in range(len(tokens)) if i not in passes]
-        answers = await bounded(waiting, lambda i: http.get(queue, headers=bearer(tokens[i])))
-        for i, answer in zip(waiting, answers, strict=True):
-            status = expect(answer, 200)
-            if status["status"] == "ADMITTED":
-                passes[i] = status["pass_token"]
+        now = time.monotonic()
+        ready = [i for i in everyone if i not in passes and due[i] <= now]
+        answers = await bounded(ready, lambda i: http.get(queue, headers=bearer(tokens[i])))
+        for i, answer in zip(ready, answers, strict=True):
+            note(i, answer)
         await asyncio.sleep(0.1)
     return [passes[i] for i in range(len(tokens))]
 
