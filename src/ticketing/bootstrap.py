@@ -31,7 +31,7 @@ from ticketing.adapters.payment_provider import FakePaymentProvider, Unconfigure
 from ticketing.adapters.redis.audit import RedisAudit
 from ticketing.adapters.redis.keys import Keys
 from ticketing.adapters.redis.outbox_signal import RedisOutboxSignal
-from ticketing.adapters.redis.rate_limits import RedisRateLimiter
+from ticketing.adapters.redis.rate_limits import RateArgs, RedisRateLimiter
 from ticketing.adapters.redis.scripts import Scripts
 from ticketing.adapters.redis.seat_events import SeatEventHub
 from ticketing.adapters.redis.seat_locks import RedisSeatLocks
@@ -210,7 +210,8 @@ async def open_resources(settings: Settings, metrics: Metrics | None = None) -> 
     keys = Keys(settings.redis_key_prefix)
     scripts = Scripts.register(redis)
     fake = FakePaymentProvider(settings.webhook_secret) if settings.fake_payments_enabled else None
-    seat_locks = RedisSeatLocks(redis, keys, scripts)
+    rates = RateArgs(settings.rate_limits())
+    seat_locks = RedisSeatLocks(redis, keys, scripts, rates)
     resources = Resources(
         settings=settings,
         database=database,
@@ -218,7 +219,7 @@ async def open_resources(settings: Settings, metrics: Metrics | None = None) -> 
         redis=redis,
         keys=keys,
         catalog=SqlCatalog(database),
-        waiting_room=RedisWaitingRoom(redis, keys, scripts),
+        waiting_room=RedisWaitingRoom(redis, keys, scripts, rates),
         seat_map=RedisSeatMap(redis, keys),
         seat_locks=seat_locks,
         seat_events=SeatEventHub(redis, keys),
@@ -245,7 +246,7 @@ async def open_resources(settings: Settings, metrics: Metrics | None = None) -> 
         settlement=SettlementPolicy(settings.payment_window_s, settings.settle_within_s),
         seat_truth=SqlSeatTruth(engine),
         abandoned_holds=AbandonedHolds(seat_locks, settle_within_s=settings.network_timeout_s),
-        rate_limiter=RedisRateLimiter(redis.connection_pool, settings.redis_key_prefix, settings.rate_limits()),
+        rate_limiter=RedisRateLimiter(keys, scripts, rates),
         dead_letters=KafkaDeadLetters(
             settings.kafka_bootstrap_servers, settings.network_timeout_s, settings.kafka_topic_prefix
         ),

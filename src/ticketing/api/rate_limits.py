@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from fastapi import Request
@@ -10,7 +11,7 @@ from fastapi import Request
 from ticketing.api.client_address import ClientAddresses
 from ticketing.api.dependencies import User
 from ticketing.bootstrap import Resources
-from ticketing.domain.errors import TooManyRequests
+from ticketing.domain.errors import PollTooEarly, RateLimited
 from ticketing.domain.identity import Principal
 from ticketing.domain.ids import UserId
 from ticketing.domain.rate_limits import Action
@@ -22,14 +23,25 @@ def client_address(request: Request) -> str:
     return addresses.of(request)
 
 
-async def count(request: Request, action: Action, user: UserId | None) -> None:
-    """Raises RateLimited when ``user`` (or, anonymous, the client address) is over the limit."""
-    res: Resources = request.app.state.resources
+@contextmanager
+def refusals(res: Resources, action: Action) -> Iterator[None]:
+    """Counts the requests refused over a rate limit or before their poll pace."""
     try:
-        await within_limit(res.rate_limiter, action, user, client_address(request))
-    except TooManyRequests:
+        yield
+    except RateLimited:
         res.metrics.requests_refused_total.labels(action.value, "rate").inc()
         raise
+    except PollTooEarly:
+        res.metrics.requests_refused_total.labels(action.value, "pace").inc()
+        raise
+
+
+async def count(request: Request, action: Action, user: UserId | None) -> None:
+    """For a request whose own work does not count it (its script does for enter, status and
+    hold): raises RateLimited when ``user`` (or, anonymous, the client address) is over the limit."""
+    res: Resources = request.app.state.resources
+    with refusals(res, action):
+        await within_limit(res.rate_limiter, action, user, client_address(request))
 
 
 def counted(action: Action) -> Callable[[Request, Principal], Coroutine[Any, Any, None]]:

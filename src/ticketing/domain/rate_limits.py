@@ -1,7 +1,9 @@
 """Rate limits: which requests are counted, per whom, and how a limit is written.
 
 A limit counts one kind of request (an ``Action``) per identity: the user id from the token,
-or the client address when the caller is anonymous (only the seat map may be read so). The
+or the client address when the caller is anonymous (only the seat map may be read so); the
+waiting room and holds count per identity and schedule. ``amount`` requests may come at once,
+then one every ``interval_ms`` (a generic cell rate algorithm, in Redis). The
 waiting-room status poll is limited by its pace as well (domain ``PollFloor``): a poll before
 it is refused however few requests came before.
 """
@@ -41,6 +43,11 @@ class Rate:
         if match is None or int(match[1]) < 1:
             raise ValueError(f"a rate is N/second, N/minute or N/hour with N >= 1, not {text!r}")
         return cls(int(match[1]), PERIODS_S[match[2]])
+
+    @property
+    def interval_ms(self) -> float:
+        """After a burst of ``amount``, one request per this many milliseconds."""
+        return self.period_s * 1000 / self.amount
 
     def __str__(self) -> str:
         unit = next(name for name, seconds in PERIODS_S.items() if seconds == self.period_s)

@@ -32,6 +32,13 @@ class Keys:
         """HASH user -> the earliest (Redis ms) a waiting user may ask again (lua/lib/pace.lua)."""
         return f"{self.prefix}queue:pace:{{{s}}}"
 
+    def rate(self, action: str, identity: str, s: ScheduleId | None = None) -> str:
+        """STRING (with a TTL): an identity's rate-limit state for one action (lua/lib/rate.lua),
+        in the schedule's slot when the action belongs to one."""
+        if s is None:
+            return f"{self.prefix}rate:{action}:{{{identity}}}"
+        return f"{self.prefix}rate:{{{s}}}:{action}:{identity}"
+
     def seat_lock(self, s: ScheduleId, seat_no: str) -> str:
         return f"{self.prefix}seat:lock:{{{s}}}:{seat_no}"
 

@@ -35,6 +35,7 @@ class Scripts:
     sell: AsyncScript
     mark_sold: AsyncScript
     restore: AsyncScript
+    rate: AsyncScript
 
     @classmethod
     def register(cls, redis: Redis) -> Scripts:

@@ -8,18 +8,21 @@ from datetime import datetime
 from redis.asyncio import Redis
 
 from ticketing.adapters.redis.keys import Keys
+from ticketing.adapters.redis.rate_limits import RateArgs, refused
 from ticketing.adapters.redis.replies import ms_to_datetime, text
 from ticketing.adapters.redis.scripts import Scripts
 from ticketing.domain.errors import PassExpired, SeatMapRebuilding, SeatTaken, TooManySeats
 from ticketing.domain.ids import ScheduleId, SeatNo, UserId
+from ticketing.domain.rate_limits import Action, identity
 from ticketing.domain.seat_state import LockSeen, SeatEntry, UserCount, hold_member
 
 
 class RedisSeatLocks:
-    def __init__(self, redis: Redis, keys: Keys, scripts: Scripts) -> None:
+    def __init__(self, redis: Redis, keys: Keys, scripts: Scripts, rates: RateArgs) -> None:
         self._redis = redis
         self._keys = keys
         self._scripts = scripts
+        self._rates = rates
 
     async def acquire(
         self,
@@ -32,7 +35,8 @@ class RedisSeatLocks:
     ) -> tuple[datetime, datetime]:
         """Lock all seats or none; returns (pass expiry, hold expiry) by the Redis clock.
 
-        Raises PassExpired (no live pass), TooManySeats, SeatTaken (naming the seats),
+        Raises RateLimited (this user's holds over their limit: checked first, nothing done),
+        PassExpired (no live pass), TooManySeats, SeatTaken (naming the seats),
         SeatMapRebuilding (Redis lost the seat state; the reconciler is rebuilding it).
         """
         k = self._keys
@@ -43,9 +47,11 @@ class RedisSeatLocks:
             k.seat_events(schedule_id),
             k.seat_intact(schedule_id),
             k.hold_void(schedule_id, hold_id),
+            k.rate(Action.HOLD, identity(user, ""), schedule_id),
             *(k.seat_lock(schedule_id, s) for s in seat_nos),
         ]
-        reply = await self._scripts.hold(keys=keys, args=[user, hold_id, ttl_ms, max_seats_per_user, *seat_nos])
+        args: list[str | float] = [user, hold_id, ttl_ms, max_seats_per_user, *self._rates(Action.HOLD), *seat_nos]
+        reply = await self._scripts.hold(keys=keys, args=args)
         kind = int(reply[0])
         if kind == 1:
             return ms_to_datetime(int(reply[1])), ms_to_datetime(int(reply[2]))
@@ -56,6 +62,8 @@ class RedisSeatLocks:
             raise PassExpired()
         if kind == -3:
             raise SeatMapRebuilding()
+        if kind == -5:
+            raise refused(Action.HOLD, int(reply[1]))
         if kind == -4:  # only a request that already gave up can get here, so no one reads it
             raise RuntimeError(f"hold {hold_id} was voided before its locks were taken")
         have = int(reply[1])

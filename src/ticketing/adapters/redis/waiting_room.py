@@ -11,10 +11,12 @@ from typing import Any
 from redis.asyncio import Redis
 
 from ticketing.adapters.redis.keys import Keys
+from ticketing.adapters.redis.rate_limits import RateArgs, refused
 from ticketing.adapters.redis.replies import integer, ms_to_datetime, text
 from ticketing.adapters.redis.scripts import Scripts
 from ticketing.domain.catalog import QueuePolicy, Schedule
 from ticketing.domain.ids import ScheduleId, UserId
+from ticketing.domain.rate_limits import Action, identity
 from ticketing.domain.waiting_room import (
     Admitted,
     AskedTooEarly,
@@ -27,7 +29,7 @@ from ticketing.domain.waiting_room import (
 )
 
 
-def status_from_reply(reply: Sequence[Any], policy: QueuePolicy) -> QueueStatus:
+def status_from_reply(reply: Sequence[Any], policy: QueuePolicy, action: Action = Action.STATUS) -> QueueStatus:
     """Turn an enter/status script reply into a domain status (pure; see the scripts' headers)."""
     kind = integer(reply[0])
     if kind == 1:
@@ -39,6 +41,8 @@ def status_from_reply(reply: Sequence[Any], policy: QueuePolicy) -> QueueStatus:
         return waiting(integer(reply[1]), integer(reply[2]), rate, policy, spread)
     if kind == -2:
         return AskedTooEarly(integer(reply[1]))
+    if kind == -3:
+        raise refused(action, integer(reply[1]))
     return NotInQueue()
 
 
@@ -49,23 +53,38 @@ def pace_args(policy: QueuePolicy) -> list[float]:
 
 
 class RedisWaitingRoom:
-    def __init__(self, redis: Redis, keys: Keys, scripts: Scripts) -> None:
+    def __init__(self, redis: Redis, keys: Keys, scripts: Scripts, rates: RateArgs) -> None:
         self._redis = redis
         self._keys = keys
         self._scripts = scripts
+        self._rates = rates
 
     async def enter(self, schedule: Schedule, user: UserId) -> QueueStatus:
         k, s = self._keys, schedule.id
         reply = await self._scripts.enter(
-            keys=[k.queue(s), k.queue_seq(s), k.passes(s), k.queue_rate(s), k.queue_pace(s)],
-            args=[user, *pace_args(schedule.queue)],
+            keys=[
+                k.queue(s),
+                k.queue_seq(s),
+                k.passes(s),
+                k.queue_rate(s),
+                k.queue_pace(s),
+                k.rate(Action.ENTER, identity(user, ""), s),
+            ],
+            args=[user, *pace_args(schedule.queue), *self._rates(Action.ENTER)],
         )
-        return status_from_reply(reply, schedule.queue)
+        return status_from_reply(reply, schedule.queue, Action.ENTER)
 
     async def status(self, schedule: Schedule, user: UserId) -> QueueStatus:
         k, s = self._keys, schedule.id
         reply = await self._scripts.status(
-            keys=[k.queue(s), k.passes(s), k.queue_rate(s), k.queue_pace(s)], args=[user, *pace_args(schedule.queue)]
+            keys=[
+                k.queue(s),
+                k.passes(s),
+                k.queue_rate(s),
+                k.queue_pace(s),
+                k.rate(Action.STATUS, identity(user, ""), s),
+            ],
+            args=[user, *pace_args(schedule.queue), *self._rates(Action.STATUS)],
         )
         return status_from_reply(reply, schedule.queue)
 

@@ -35,22 +35,22 @@ async def hold_seats(request: Request) -> Response:
     user = lean.principal(request)
     schedule_id = ScheduleId(lean.path_id(request, "schedule_id"))
     pass_token = lean.header(request, "x-queue-pass", 2048)
-    await rate_limits.count(request, Action.HOLD, user.user_id)
     body = await lean.body(request, HoldIn)
     try:
-        hold = await use.hold_seats(
-            res.catalog,
-            res.catalog,
-            res.pass_tokens,
-            res.seat_locks,
-            res.abandoned_holds,
-            res.reservations,
-            res.clock,
-            schedule_id,
-            user.user_id,
-            body.seat_nos,
-            pass_token,
-        )
+        with rate_limits.refusals(res, Action.HOLD):
+            hold = await use.hold_seats(
+                res.catalog,
+                res.catalog,
+                res.pass_tokens,
+                res.seat_locks,
+                res.abandoned_holds,
+                res.reservations,
+                res.clock,
+                schedule_id,
+                user.user_id,
+                body.seat_nos,
+                pass_token,
+            )
     except TicketingError as exc:
         res.metrics.holds_total.labels(exc.code.lower()).inc()
         raise

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request, Response
@@ -11,8 +9,6 @@ from fastapi import APIRouter, Header, Request, Response
 from ticketing.api import lean, rate_limits
 from ticketing.api.dependencies import Res, ScheduleIdPath, User
 from ticketing.api.schemas import AdmittedOut, NotInQueueOut, PassOut, WaitingOut
-from ticketing.bootstrap import Resources
-from ticketing.domain.errors import PollTooEarly
 from ticketing.domain.ids import ScheduleId
 from ticketing.domain.rate_limits import Action
 from ticketing.domain.waiting_room import Waiting
@@ -44,16 +40,6 @@ def queue_out(answer: QueueAnswer) -> dict[str, Any]:
     return {"status": "NOT_IN_QUEUE"}
 
 
-@contextmanager
-def paced(res: Resources, action: Action) -> Iterator[None]:
-    """Counts a poll refused for coming before its pace."""
-    try:
-        yield
-    except PollTooEarly:
-        res.metrics.requests_refused_total.labels(action.value, "pace").inc()
-        raise
-
-
 # Enter and status are the two calls every waiting buyer repeats: lean handlers (see api/lean.py).
 
 
@@ -71,8 +57,7 @@ async def enter(request: Request) -> Response:
     res = lean.resources(request)
     user = lean.principal(request)
     schedule_id = ScheduleId(lean.path_id(request, "schedule_id"))
-    await rate_limits.count(request, Action.ENTER, user.user_id)
-    with paced(res, Action.ENTER):
+    with rate_limits.refusals(res, Action.ENTER):
         answer = await use.enter_queue(
             res.catalog, res.waiting_room, res.pass_tokens, res.clock, schedule_id, user.user_id
         )
@@ -87,8 +72,7 @@ async def status(request: Request) -> Response:
     res = lean.resources(request)
     user = lean.principal(request)
     schedule_id = ScheduleId(lean.path_id(request, "schedule_id"))
-    await rate_limits.count(request, Action.STATUS, user.user_id)
-    with paced(res, Action.STATUS):
+    with rate_limits.refusals(res, Action.STATUS):
         answer = await use.queue_status(res.catalog, res.waiting_room, res.pass_tokens, schedule_id, user.user_id)
     return lean.respond(queue_out(answer))
 

@@ -9,23 +9,29 @@
 -- And a hold id voided by an abandoned request (see release.lua) takes nothing.
 -- KEYS[1] pass ZSET   KEYS[2] user's holds ZSET (member "<count>|<hold id>" -> expiry ms, +inf once sold)
 -- KEYS[3] seat state HASH   KEYS[4] seat events channel   KEYS[5] seat-state-intact marker
--- KEYS[6] this hold id's void marker   KEYS[7..] seat lock keys
+-- KEYS[6] this hold id's void marker   KEYS[7] the user's hold rate-limit STRING (lib/rate.lua)
+-- KEYS[8..] seat lock keys
 -- ARGV[1] user id   ARGV[2] hold id   ARGV[3] hold ttl ms   ARGV[4] max seats per user
--- ARGV[5..] seat numbers, in the same order as the lock keys
+-- ARGV[5] rate interval ms   ARGV[6] burst   ARGV[7..] seat numbers, in the same order as the lock keys
 -- Returns {1, pass_expiry_ms, hold_expiry_ms} | {0, taken seat...} | {-1} no live pass
 --         | {-2, seats the user already has} | {-3} seat state lost, being rebuilt
---         | {-4} the hold id was voided
+--         | {-4} the hold id was voided | {-5, wait_ms} over the rate limit (counted first, nothing done)
+-- include: rate
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local over = rate_wait(KEYS[7], now, tonumber(ARGV[5]), tonumber(ARGV[6]))
+if over > 0 then
+  return {-5, over}
+end
 if redis.call('EXISTS', KEYS[5]) == 0 then
   return {-3}
 end
 if redis.call('EXISTS', KEYS[6]) == 1 then
   return {-4}
 end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local user, hold_id = ARGV[1], ARGV[2]
 local ttl, max_seats = tonumber(ARGV[3]), tonumber(ARGV[4])
-local n = #KEYS - 6
+local n = #KEYS - 7
 
 local pass_expiry = redis.call('ZSCORE', KEYS[1], user)
 if not pass_expiry or tonumber(pass_expiry) <= now then
@@ -43,8 +49,8 @@ end
 
 local taken = {}
 for i = 1, n do
-  if redis.call('EXISTS', KEYS[6 + i]) == 1 or redis.call('HGET', KEYS[3], ARGV[4 + i]) == 'SOLD' then
-    taken[#taken + 1] = ARGV[4 + i]
+  if redis.call('EXISTS', KEYS[7 + i]) == 1 or redis.call('HGET', KEYS[3], ARGV[6 + i]) == 'SOLD' then
+    taken[#taken + 1] = ARGV[6 + i]
   end
 end
 if #taken > 0 then
@@ -53,9 +59,9 @@ end
 
 local changed = {}
 for i = 1, n do
-  redis.call('SET', KEYS[6 + i], hold_id, 'PX', ttl)
-  redis.call('HSET', KEYS[3], ARGV[4 + i], 'HELD')
-  changed[ARGV[4 + i]] = 'HELD'
+  redis.call('SET', KEYS[7 + i], hold_id, 'PX', ttl)
+  redis.call('HSET', KEYS[3], ARGV[6 + i], 'HELD')
+  changed[ARGV[6 + i]] = 'HELD'
 end
 redis.call('ZADD', KEYS[2], now + ttl, n .. '|' .. hold_id)
 redis.call('PUBLISH', KEYS[4], cjson.encode({seats = changed}))

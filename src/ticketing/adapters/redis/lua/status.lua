@@ -1,13 +1,20 @@
 -- status.lua: where a user stands, in one round trip.
 -- KEYS[1] queue ZSET   KEYS[2] pass ZSET   KEYS[3] rate HASH   KEYS[4] pace HASH (user -> earliest next poll ms)
--- ARGV[1] user id; ARGV[2..5] the poll floor (see lib/pace.lua)
+-- KEYS[5] the user's status rate-limit STRING (lib/rate.lua)
+-- ARGV[1] user id; ARGV[2..5] the poll floor (see lib/pace.lua); ARGV[6] rate interval ms, ARGV[7] burst
 -- Returns {1, pass_expiry_ms} admitted, {0, ticket, ahead, rate_per_s_string} waiting,
 -- {-1} not in the queue (never entered, left, or the pass expired),
--- {-2, wait_ms} still waiting and asking before the pace it was given allows: nothing more is read.
+-- {-2, wait_ms} still waiting and asking before the pace it was given allows: nothing more is read,
+-- {-3, wait_ms} over the rate limit: nothing read at all.
 -- include: pace
+-- include: rate
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local user = ARGV[1]
+local over = rate_wait(KEYS[5], now, tonumber(ARGV[6]), tonumber(ARGV[7]))
+if over > 0 then
+  return {-3, over}
+end
 
 local expiry = redis.call('ZSCORE', KEYS[2], user)
 if expiry and tonumber(expiry) > now then
