@@ -19,10 +19,11 @@ async def test_a_burst_of_amount_then_one_per_interval_and_refusals_count_nothin
     limiter = RedisRateLimiter(res.keys, res.scripts, RateArgs({Action.PAYMENT: Rate(4, 1)}))  # 250 ms apart
     answers = [await limiter.hit(Action.PAYMENT, "user:a") for _ in range(6)]
     assert answers[:4] == [None] * 4
-    assert answers[4] is not None and 0.2 < answers[4] <= 0.25
-    assert answers[5] is not None and 0.2 < answers[5] <= 0.25  # the refused one was not counted
+    waits = [w for w in answers[4:] if w is not None]
+    assert len(waits) == 2
+    assert all(0.2 < w <= 0.25 for w in waits)  # the refused one was not counted
     assert await limiter.hit(Action.PAYMENT, "user:b") is None  # another identity
-    await asyncio.sleep(answers[5] + 0.01)
+    await asyncio.sleep(waits[1] + 0.01)
     assert await limiter.hit(Action.PAYMENT, "user:a") is None
     assert await limiter.hit(Action.PAYMENT, "user:a") is not None
 
