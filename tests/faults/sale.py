@@ -452,7 +452,8 @@ class Sale:
                 b.note(f"{stage}: {r.status_code} {problem_code(r)}".rstrip())
             except httpx.TransportError as exc:
                 b.note(f"{stage}: {type(exc).__name__}")
-            retried = True
+            # A 429 did nothing; a 5xx or no answer may have done what was asked.
+            retried = retried or r is None or r.status_code >= 500
             retry_after = self._retry_after_s(r)
             pause = delay * random.uniform(0.5, 1.5) if retry_after is None else retry_after * random.uniform(0.8, 1.2)
             if time.monotonic() + pause > deadline:
@@ -509,7 +510,7 @@ class Sale:
                     break
                 if time.monotonic() >= patience_until:
                     raise LostRace(f"hold: {b.seat_no} never came free in {self.plan.contender_patience_s} s")
-                await asyncio.sleep(0.1)
+                await asyncio.sleep(0.25)  # under the per-user hold limit (5/s), as a page's retry is
             if a.status == 201:
                 hold_id = str(a.json()["hold_id"])
                 break
