@@ -34,7 +34,7 @@ class Flood:
     [
         ("/api/v1/payments/ord_x/webhook", 16 * 1024),
         ("/api/v1/payments", 64 * 1024),
-        ("/api/v1/schedules/1/holds", 64 * 1024),  # a lean hot route reads its body itself
+        ("/api/v1/schedules/1/holds", 64 * 1024),  # a hot route reads its body itself
         ("/api/v1/admin/events", 4 * MB),
     ],
 )

@@ -55,7 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     routers = [catalog, queue, seat_stream, holds, payments, reservations]
     for module in [*routers, *([dev_payments] if settings.fake_payments_enabled else [])]:
         app.include_router(module.router, responses=PROBLEM_RESPONSES)
-    app.router.routes[0:0] = [*queue.FRONT, *holds.FRONT, *catalog.FRONT]
+    app.router.routes[0:0] = [*queue.hot.front, *holds.hot.front, *catalog.hot.front]  # see api/hot_routes.py
     app.add_middleware(RequestContext, metrics=metrics)
     return app
 

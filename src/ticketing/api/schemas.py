@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_serializer, model_validator
 
 from ticketing.domain.catalog import MAX_SEATS_PER_SCHEDULE
 
@@ -92,6 +92,10 @@ class SeatOut(BaseModel):
     row_label: str
     price: Decimal
     status: str
+
+    @field_serializer("price")
+    def _two_places(self, price: Decimal) -> str:
+        return f"{price:.2f}"
 
 
 class SeatMapOut(BaseModel):

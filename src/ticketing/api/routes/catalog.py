@@ -6,8 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from ticketing.api import lean, rate_limits
+from ticketing.api import rate_limits, requests
 from ticketing.api.dependencies import Admin, EventIdPath, Res, ScheduleIdPath
+from ticketing.api.hot_routes import HotRoutes
+from ticketing.api.responses import cacheable
 from ticketing.api.schemas import (
     EventDetailOut,
     EventIn,
@@ -17,6 +19,7 @@ from ticketing.api.schemas import (
     ScheduleOut,
     SeatGridIn,
     SeatMapOut,
+    SeatOut,
 )
 from ticketing.domain.catalog import Event, NewSchedule, QueuePolicy, Schedule, SeatSpec, seat_grid
 from ticketing.domain.ids import EventId, ScheduleId, SeatNo
@@ -24,7 +27,7 @@ from ticketing.domain.rate_limits import Action
 from ticketing.services import catalog as use
 
 router = APIRouter(prefix="/api/v1", tags=["catalog"])
-SEATS_PATH = "/schedules/{schedule_id}/seats"
+hot = HotRoutes(router)  # the seat map: reloaded often during a sale
 
 
 def event_out(e: Event) -> EventOut:
@@ -93,34 +96,27 @@ async def get_schedule(schedule_id: ScheduleIdPath, res: Res) -> ScheduleOut:
     return schedule_out(await use.get_schedule(res.catalog, ScheduleId(schedule_id)))
 
 
-@router.get(
-    SEATS_PATH,
-    responses={200: {"model": SeatMapOut}},
-    openapi_extra=lean.openapi(path_ids=("schedule_id",)),
-)
+@hot.route("GET", "/schedules/{schedule_id}/seats", responses={200: {"model": SeatMapOut}}, path_ids=("schedule_id",))
 async def get_seat_map(request: Request) -> Response:
     """Every seat with its live status. Buyers reload it often during a sale, so it is a
-    lean handler (see api/lean.py) over a cached seat list and one Redis HGETALL, and a
+    hot route (see api/hot_routes.py) over a cached seat list and one Redis HGETALL, and a
     reload while nothing changed is a bodiless 304 (``ETag`` / ``If-None-Match``)."""
-    res = lean.resources(request)
-    schedule_id = lean.path_id(request, "schedule_id")
-    user = lean.principal_if_any(request)
+    res = requests.resources(request)
+    schedule_id = requests.path_id(request, "schedule_id")
+    user = requests.principal_if_any(request)
     if user is None:
         await rate_limits.count(request, Action.SEAT_MAP_ANONYMOUS, None)
     else:
         await rate_limits.count(request, Action.SEAT_MAP, user.user_id)
     views = await use.seat_map(res.catalog, res.seat_map, ScheduleId(schedule_id))
     seats = [
-        {
-            "seat_no": v.seat.seat_no,
-            "section": v.seat.section,
-            "row_label": v.seat.row_label,
-            "price": f"{v.seat.price:.2f}",
-            "status": v.status,
-        }
+        SeatOut(
+            seat_no=v.seat.seat_no,
+            section=v.seat.section,
+            row_label=v.seat.row_label,
+            price=v.seat.price,
+            status=v.status,
+        )
         for v in views
     ]
-    return lean.respond_cacheable(request, {"schedule_id": schedule_id, "seats": seats})
-
-
-FRONT = [lean.front("/api/v1" + SEATS_PATH, get_seat_map, "GET")]
+    return cacheable(request, SeatMapOut(schedule_id=schedule_id, seats=seats))

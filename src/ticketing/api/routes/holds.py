@@ -6,8 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
 
-from ticketing.api import lean, rate_limits
+from ticketing.api import rate_limits, requests
 from ticketing.api.dependencies import Res, User
+from ticketing.api.hot_routes import HotRoutes
+from ticketing.api.responses import json_response
 from ticketing.api.schemas import HoldIn, HoldOut
 from ticketing.domain.errors import TicketingError
 from ticketing.domain.ids import ScheduleId
@@ -15,27 +17,27 @@ from ticketing.domain.rate_limits import Action
 from ticketing.services import holds as use
 
 router = APIRouter(prefix="/api/v1", tags=["holds"])
+hot = HotRoutes(router)  # the hold is the stampede endpoint
 
 HoldIdPath = Annotated[str, Path(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_]+$")]
 
 
-# The stampede endpoint: a lean handler (see api/lean.py).
-HOLDS_PATH = "/schedules/{schedule_id}/holds"
-
-
-@router.post(
-    HOLDS_PATH,
+@hot.route(
+    "POST",
+    "/schedules/{schedule_id}/holds",
     status_code=201,
     responses={201: {"model": HoldOut, "description": "every requested seat is held"}},
-    openapi_extra=lean.openapi(path_ids=("schedule_id",), headers=("X-Queue-Pass",), request_body=HoldIn),
+    path_ids=("schedule_id",),
+    headers=("X-Queue-Pass",),
+    request_body=HoldIn,
 )
 async def hold_seats(request: Request) -> Response:
     """All requested seats or none. 409 SEAT_TAKEN names the seats already held or sold."""
-    res = lean.resources(request)
-    user = lean.principal(request)
-    schedule_id = ScheduleId(lean.path_id(request, "schedule_id"))
-    pass_token = lean.header(request, "x-queue-pass", 2048)
-    body = await lean.body(request, HoldIn)
+    res = requests.resources(request)
+    user = requests.principal(request)
+    schedule_id = ScheduleId(requests.path_id(request, "schedule_id"))
+    pass_token = requests.header(request, "x-queue-pass", 2048)
+    body = await requests.body(request, HoldIn)
     try:
         with rate_limits.refusals(res, Action.HOLD):
             hold = await use.hold_seats(
@@ -55,13 +57,10 @@ async def hold_seats(request: Request) -> Response:
         res.metrics.holds_total.labels(exc.code.lower()).inc()
         raise
     res.metrics.holds_total.labels("won").inc()
-    payload = {
-        "hold_id": hold.hold_id,
-        "schedule_id": hold.schedule_id,
-        "seat_nos": list(hold.seat_nos),
-        "expires_at": lean.iso_utc(hold.expires_at),
-    }
-    return lean.respond(payload, 201)
+    out = HoldOut(
+        hold_id=hold.hold_id, schedule_id=hold.schedule_id, seat_nos=hold.seat_nos, expires_at=hold.expires_at
+    )
+    return json_response(out, 201)
 
 
 @router.delete("/holds/{hold_id}", status_code=204)
@@ -69,7 +68,3 @@ async def release_hold(hold_id: HoldIdPath, res: Res, user: User) -> Response:
     """Release my hold (owner only; idempotent once released or expired)."""
     await use.release_hold(res.reservations, res.seat_locks, res.clock, hold_id, user.user_id)
     return Response(status_code=204)
-
-
-# Served ahead of FastAPI's router (see api/lean.py); the route above documents it.
-FRONT = [lean.front("/api/v1" + HOLDS_PATH, hold_seats, "POST")]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Header, Request, Response
 
-from ticketing.api import lean, rate_limits
+from ticketing.api import rate_limits, requests
 from ticketing.api.dependencies import Res, ScheduleIdPath, User
+from ticketing.api.hot_routes import HotRoutes
+from ticketing.api.responses import json_response
 from ticketing.api.schemas import AdmittedOut, NotInQueueOut, PassOut, WaitingOut
 from ticketing.domain.ids import ScheduleId
 from ticketing.domain.rate_limits import Action
@@ -15,66 +17,55 @@ from ticketing.domain.waiting_room import Waiting
 from ticketing.services import waiting_room as use
 from ticketing.services.waiting_room import AdmittedWithPass, QueueAnswer
 
-PREFIX = "/api/v1/schedules/{schedule_id}/queue"
-router = APIRouter(prefix=PREFIX, tags=["waiting room"])
+router = APIRouter(prefix="/api/v1/schedules/{schedule_id}/queue", tags=["waiting room"])
+hot = HotRoutes(router)  # enter and status: the two calls every waiting buyer repeats
 
 QueueOut = WaitingOut | AdmittedOut | NotInQueueOut
-QUEUE_DOCS = lean.openapi(path_ids=("schedule_id",))
 
 
-def queue_out(answer: QueueAnswer) -> dict[str, Any]:
+def queue_out(answer: QueueAnswer) -> QueueOut:
     if isinstance(answer, AdmittedWithPass):
-        return {
-            "status": "ADMITTED",
-            "pass_token": answer.pass_token,
-            "pass_expires_at": lean.iso_utc(answer.pass_expires_at),
-        }
+        return AdmittedOut(pass_token=answer.pass_token, pass_expires_at=answer.pass_expires_at)
     if isinstance(answer, Waiting):
-        return {
-            "status": "WAITING",
-            "position": answer.position,
-            "ahead": answer.ahead,
-            "eta_s": answer.eta_s,
-            "poll_after_ms": answer.poll_after_ms,
-        }
-    return {"status": "NOT_IN_QUEUE"}
+        return WaitingOut(
+            position=answer.position, ahead=answer.ahead, eta_s=answer.eta_s, poll_after_ms=answer.poll_after_ms
+        )
+    return NotInQueueOut()
 
 
-# Enter and status are the two calls every waiting buyer repeats: lean handlers (see api/lean.py).
-
-
-@router.post(
+@hot.route(
+    "POST",
     "",
     status_code=202,
     responses={
         202: {"model": WaitingOut, "description": "waiting: place in line and when to ask again"},
         200: {"model": AdmittedOut, "description": "already admitted: the pass"},
     },
-    openapi_extra=QUEUE_DOCS,
+    path_ids=("schedule_id",),
 )
 async def enter(request: Request) -> Response:
     """Join the line (idempotent): 202 with the place in line, or 200 with the pass if admitted."""
-    res = lean.resources(request)
-    user = lean.principal(request)
-    schedule_id = ScheduleId(lean.path_id(request, "schedule_id"))
+    res = requests.resources(request)
+    user = requests.principal(request)
+    schedule_id = ScheduleId(requests.path_id(request, "schedule_id"))
     with rate_limits.refusals(res, Action.ENTER):
         answer = await use.enter_queue(
             res.catalog, res.waiting_room, res.pass_tokens, res.clock, schedule_id, user.user_id
         )
     admitted = isinstance(answer, AdmittedWithPass)
     res.metrics.queue_entered_total.labels("admitted" if admitted else "waiting").inc()
-    return lean.respond(queue_out(answer), 200 if admitted else 202)
+    return json_response(queue_out(answer), 200 if admitted else 202)
 
 
-@router.get("", responses={200: {"model": QueueOut}}, openapi_extra=QUEUE_DOCS)
+@hot.route("GET", "", responses={200: {"model": QueueOut}}, path_ids=("schedule_id",))
 async def status(request: Request) -> Response:
     """My status: WAITING (poll again after ``poll_after_ms``), ADMITTED with the pass, or NOT_IN_QUEUE."""
-    res = lean.resources(request)
-    user = lean.principal(request)
-    schedule_id = ScheduleId(lean.path_id(request, "schedule_id"))
+    res = requests.resources(request)
+    user = requests.principal(request)
+    schedule_id = ScheduleId(requests.path_id(request, "schedule_id"))
     with rate_limits.refusals(res, Action.STATUS):
         answer = await use.queue_status(res.catalog, res.waiting_room, res.pass_tokens, schedule_id, user.user_id)
-    return lean.respond(queue_out(answer))
+    return json_response(queue_out(answer))
 
 
 @router.delete("", status_code=204)
@@ -101,7 +92,3 @@ async def check_pass(
         raise
     res.metrics.pass_checks_total.labels("valid").inc()
     return PassOut(schedule_id=schedule_id, user_id=user.user_id, pass_expires_at=expiry)
-
-
-# Served ahead of FastAPI's router (see api/lean.py); the routes above document them.
-FRONT = [lean.front(PREFIX, enter, "POST"), lean.front(PREFIX, status, "GET")]
