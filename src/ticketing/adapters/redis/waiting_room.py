@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.commands.core import AsyncScript
 
 from ticketing.adapters.redis.keys import Keys
 from ticketing.adapters.redis.rate_limits import RateArgs, refused
@@ -60,33 +61,26 @@ class RedisWaitingRoom:
         self._rates = rates
 
     async def enter(self, schedule: Schedule, user: UserId) -> QueueStatus:
+        return await self._ask(self._scripts.enter, Action.ENTER, schedule, user)
+
+    async def status(self, schedule: Schedule, user: UserId) -> QueueStatus:
+        return await self._ask(self._scripts.status, Action.STATUS, schedule, user)
+
+    async def _ask(self, script: AsyncScript, action: Action, schedule: Schedule, user: UserId) -> QueueStatus:
+        """enter.lua or status.lua: the same keys and arguments (see their headers)."""
         k, s = self._keys, schedule.id
-        reply = await self._scripts.enter(
+        reply = await script(
             keys=[
                 k.queue(s),
                 k.queue_seq(s),
                 k.passes(s),
                 k.queue_rate(s),
                 k.queue_pace(s),
-                k.rate(Action.ENTER, identity(user, ""), s),
+                k.rate(action, identity(user, ""), s),
             ],
-            args=[user, *pace_args(schedule.queue), *self._rates(Action.ENTER)],
+            args=[user, *pace_args(schedule.queue), *self._rates(action)],
         )
-        return status_from_reply(reply, schedule.queue, Action.ENTER)
-
-    async def status(self, schedule: Schedule, user: UserId) -> QueueStatus:
-        k, s = self._keys, schedule.id
-        reply = await self._scripts.status(
-            keys=[
-                k.queue(s),
-                k.passes(s),
-                k.queue_rate(s),
-                k.queue_pace(s),
-                k.rate(Action.STATUS, identity(user, ""), s),
-            ],
-            args=[user, *pace_args(schedule.queue), *self._rates(Action.STATUS)],
-        )
-        return status_from_reply(reply, schedule.queue)
+        return status_from_reply(reply, schedule.queue, action)
 
     async def leave(self, schedule_id: ScheduleId, user: UserId) -> bool:
         k = self._keys
