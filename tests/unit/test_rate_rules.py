@@ -7,7 +7,7 @@ from starlette.requests import Request
 
 from ticketing.api.client_address import ClientAddresses
 from ticketing.domain.ids import UserId
-from ticketing.domain.rate_limits import Rate, identity
+from ticketing.domain.rate_limits import Action, Rate, counted_as, identity, over_limit
 
 
 @pytest.mark.parametrize(
@@ -21,6 +21,14 @@ def test_rates_read_as_written(text: str, rate: Rate) -> None:
 def test_a_request_counts_against_its_user_else_its_address() -> None:
     assert identity(UserId("u1"), "10.0.0.1") == "user:u1"
     assert identity(None, "10.0.0.1") == "addr:10.0.0.1"
+    assert counted_as(Action.SEAT_MAP, None) is Action.SEAT_MAP_ANONYMOUS
+    assert counted_as(Action.SEAT_MAP, UserId("u1")) is Action.SEAT_MAP
+    assert counted_as(Action.HOLD, None) is Action.HOLD
+
+
+def test_a_refusal_says_when_to_come_back_in_whole_seconds() -> None:
+    assert (over_limit(Action.HOLD, 1).retry_after_s, over_limit(Action.HOLD, 14_200).retry_after_s) == (1, 15)
+    assert over_limit(Action.HOLD, 1).extra == {"action": "hold"}
 
 
 def request_from(peer: str, forwarded: str | None = None) -> Request:

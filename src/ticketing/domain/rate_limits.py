@@ -10,10 +10,12 @@ it is refused however few requests came before.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+from ticketing.domain.errors import RateLimited
 from ticketing.domain.ids import UserId
 
 
@@ -57,3 +59,14 @@ class Rate:
 def identity(user: UserId | None, client_address: str) -> str:
     """Whom a request is counted against: its user, or its address when anonymous."""
     return f"user:{user}" if user is not None else f"addr:{client_address}"
+
+
+def counted_as(action: Action, user: UserId | None) -> Action:
+    """An anonymous seat-map read is counted under the per-address limit."""
+    return Action.SEAT_MAP_ANONYMOUS if action is Action.SEAT_MAP and user is None else action
+
+
+def over_limit(action: Action, wait_ms: int) -> RateLimited:
+    """The refusal of a request over its limit, allowed again in ``wait_ms``."""
+    retry_after_s = max(1, math.ceil(wait_ms / 1000))
+    return RateLimited(f"{action.value}: over this caller's limit", retry_after_s=retry_after_s, action=action.value)

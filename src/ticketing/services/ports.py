@@ -142,9 +142,9 @@ class WaitingRoom(Protocol):
 
 
 class RateLimiter(Protocol):
-    async def hit(self, action: Action, identity: str) -> float | None:
-        """Count one request; None while within the action's limit, else seconds until the
-        identity may try again (the request is not counted then)."""
+    async def hit(self, action: Action, identity: str) -> int:
+        """Count one request; 0 while within the action's limit, else the milliseconds until
+        the identity may try again (the request is not counted then)."""
         ...
 
 

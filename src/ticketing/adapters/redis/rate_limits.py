@@ -8,13 +8,11 @@ enter rate (README, "Security").
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 
 from ticketing.adapters.redis.keys import Keys
 from ticketing.adapters.redis.replies import integer
 from ticketing.adapters.redis.scripts import Scripts
-from ticketing.domain.errors import RateLimited
 from ticketing.domain.rate_limits import Action, Rate
 
 UNLIMITED: list[float] = [0, 1]
@@ -36,16 +34,5 @@ class RedisRateLimiter:
         self._scripts = scripts
         self._args = args
 
-    async def hit(self, action: Action, identity: str) -> float | None:
-        reply = await self._scripts.rate(keys=[self._keys.rate(action, identity)], args=self._args(action))
-        wait_ms = integer(reply)
-        return wait_ms / 1000 if wait_ms > 0 else None
-
-
-def refused(action: Action, wait_ms: int) -> RateLimited:
-    """The error for a script's over-the-limit answer."""
-    return RateLimited(
-        f"{action.value}: over this caller's limit",
-        retry_after_s=max(1, math.ceil(wait_ms / 1000)),
-        action=action.value,
-    )
+    async def hit(self, action: Action, identity: str) -> int:
+        return integer(await self._scripts.rate(keys=[self._keys.rate(action, identity)], args=self._args(action)))

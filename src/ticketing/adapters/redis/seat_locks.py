@@ -8,12 +8,12 @@ from datetime import datetime
 from redis.asyncio import Redis
 
 from ticketing.adapters.redis.keys import Keys
-from ticketing.adapters.redis.rate_limits import RateArgs, refused
+from ticketing.adapters.redis.rate_limits import RateArgs
 from ticketing.adapters.redis.replies import ms_to_datetime, text
 from ticketing.adapters.redis.scripts import Scripts
 from ticketing.domain.errors import PassExpired, SeatMapRebuilding, SeatTaken, TooManySeats
 from ticketing.domain.ids import ScheduleId, SeatNo, UserId
-from ticketing.domain.rate_limits import Action, identity
+from ticketing.domain.rate_limits import Action, identity, over_limit
 from ticketing.domain.seat_state import LockSeen, SeatEntry, UserCount, hold_member
 
 
@@ -63,7 +63,7 @@ class RedisSeatLocks:
         if kind == -3:
             raise SeatMapRebuilding()
         if kind == -5:
-            raise refused(Action.HOLD, int(reply[1]))
+            raise over_limit(Action.HOLD, int(reply[1]))
         if kind == -4:  # only a request that already gave up can get here, so no one reads it
             raise RuntimeError(f"hold {hold_id} was voided before its locks were taken")
         have = int(reply[1])

@@ -12,12 +12,12 @@ from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 
 from ticketing.adapters.redis.keys import Keys
-from ticketing.adapters.redis.rate_limits import RateArgs, refused
+from ticketing.adapters.redis.rate_limits import RateArgs
 from ticketing.adapters.redis.replies import integer, ms_to_datetime, text
 from ticketing.adapters.redis.scripts import Scripts
 from ticketing.domain.catalog import QueuePolicy, Schedule
 from ticketing.domain.ids import ScheduleId, UserId
-from ticketing.domain.rate_limits import Action, identity
+from ticketing.domain.rate_limits import Action, identity, over_limit
 from ticketing.domain.waiting_room import (
     Admitted,
     AskedTooEarly,
@@ -43,7 +43,7 @@ def status_from_reply(reply: Sequence[Any], policy: QueuePolicy, action: Action 
     if kind == -2:
         return AskedTooEarly(integer(reply[1]))
     if kind == -3:
-        raise refused(action, integer(reply[1]))
+        raise over_limit(action, integer(reply[1]))
     return NotInQueue()
 
 

@@ -104,10 +104,7 @@ async def get_seat_map(request: Request) -> Response:
     res = requests.resources(request)
     schedule_id = requests.path_id(request, "schedule_id")
     user = requests.principal_if_any(request)
-    if user is None:
-        await rate_limits.count(request, Action.SEAT_MAP_ANONYMOUS, None)
-    else:
-        await rate_limits.count(request, Action.SEAT_MAP, user.user_id)
+    await rate_limits.count(request, Action.SEAT_MAP, user.user_id if user else None)
     views = await use.seat_map(res.catalog, res.seat_map, ScheduleId(schedule_id))
     seats = [
         SeatOut(
