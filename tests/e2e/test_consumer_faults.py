@@ -62,6 +62,19 @@ class FencedMember(KafkaSubscription):
         raise CommitFailedError("the group has already rebalanced")
 
 
+class StrandedMember(KafkaSubscription):
+    """A member left holding a partition its broker no longer has (restarted empty, the topic
+    recreated with fewer partitions): each commit times out and, once the fetched batch was
+    rewound, every fetch comes back empty. Empty ticks in between must not hide the failures."""
+
+    async def fetch(self, timeout_ms: int, max_records: int) -> list[Delivery]:
+        self.fetches = getattr(self, "fetches", 0) + 1
+        return await super().fetch(timeout_ms, max_records) if self.fetches == 1 else []
+
+    async def commit(self, record: Delivery) -> None:
+        raise TimeoutError("OffsetCommit: UnknownTopicOrPartitionError, retried until the timeout")
+
+
 def subscription(kind: type[KafkaSubscription], s: Settings) -> KafkaSubscription:
     return kind(
         s.kafka_bootstrap_servers,
@@ -119,6 +132,21 @@ async def test_a_member_whose_commits_keep_failing_joins_the_group_again(app_res
     finally:
         await again.close()
     assert again.handled == []
+
+
+async def test_a_member_whose_commit_failed_and_then_fetches_nothing_joins_the_group_again(
+    app_res: Resources,
+) -> None:
+    await publish(app_res, 3)
+    worker = Recording(app_res)
+    worker._subscription = subscription(StrandedMember, app_res.settings)
+    await worker._subscription.start()
+    try:
+        await drain(worker, rounds=12)
+        assert not isinstance(worker._subscription, StrandedMember)
+    finally:
+        await worker.close()
+    assert sorted(set(worker.handled)) == [0, 1, 2], worker.handled
 
 
 async def test_a_transient_failure_is_retried_past_any_attempt_limit_and_never_dead_lettered(

@@ -85,28 +85,35 @@ class ConsumerWorker:
         subscription = self._subscription
         records = await subscription.fetch(timeout_ms, FETCH_MAX_RECORDS)
         await self._measure_lag(subscription)
+        if not records and self._failed_ticks:
+            # In doubt since a failed tick, and the rewound records did not come back: the
+            # member may hold a partition its broker no longer has (restarted empty). An
+            # empty tick is no proof of health, so it counts as failed until a commit works.
+            await self.tick_failed()
+            return 0
         for done, record in enumerate(records):
             try:
                 retry_in_s = await self.process(record)
                 if retry_in_s is None:
                     await subscription.commit(record)
+                    # Only a commit that got through proves the subscription: a member the
+                    # group forgot still fetches fine and then fails every commit.
+                    self._failed_ticks = 0
             except BaseException:
                 await subscription.rewind(records[done:])
                 raise
             if retry_in_s is not None:
+                # The handler failed, not the subscription: the count stands as it was.
                 await subscription.rewind(records[done:])
-                self._failed_ticks = 0  # the handler failed, not the subscription
                 await self._pause(retry_in_s)
                 return done
-        # Only a tick that got through its commits counts as success: a member the group
-        # forgot still fetches fine and then fails every commit.
-        self._failed_ticks = 0
         return len(records)
 
     async def tick_failed(self) -> None:
-        """After a few failed ticks in a row, drop the subscription; the next tick joins the
-        group again with fresh metadata. A broker that restarted empty (topics, offsets and
-        groups gone) otherwise leaves the old member failing its commits forever."""
+        """After a few failed ticks with no commit getting through, drop the subscription; the
+        next tick joins the group again with fresh metadata. A broker that restarted empty
+        (topics, offsets and groups gone) otherwise leaves the old member failing its commits,
+        or fetching from a partition that is gone, forever."""
         self._failed_ticks += 1
         if self._failed_ticks >= RESUBSCRIBE_AFTER_FAILED_TICKS:
             log.warning("resubscribing", consumer=self.name, failed_ticks=self._failed_ticks)
