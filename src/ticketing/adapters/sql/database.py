@@ -118,9 +118,15 @@ async def ensure_database(url: str) -> None:
     server = create_async_engine(parsed.set(database=""), pool_size=1)
     try:
         async with server.begin() as conn:
-            await conn.execute(
-                sa.text(f"CREATE DATABASE IF NOT EXISTS `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
+            # Asked first: CREATE DATABASE IF NOT EXISTS on an existing one makes the server send
+            # a warning, which the driver prints ("database exists") on every second `make run`.
+            exists = await conn.scalar(
+                sa.text("SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = :name"), {"name": name}
             )
+            if not exists:
+                await conn.execute(
+                    sa.text(f"CREATE DATABASE IF NOT EXISTS `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
+                )
     finally:
         await server.dispose()
 
