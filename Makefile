@@ -30,14 +30,14 @@ db-user:
 	else echo "note: no mysql client; set TICKETING_DATABASE_URL to a database the app may use"; fi
 
 lint: install  ## ruff, formatting, mypy --strict, import layering
-	$(UV) run ruff check src tests migrations
-	$(UV) run ruff format --check src tests migrations
+	$(UV) run ruff check src tests migrations bench
+	$(UV) run ruff format --check src tests migrations bench
 	$(UV) run mypy
 	$(UV) run lint-imports
 
 fmt: install
-	$(UV) run ruff format src tests migrations
-	$(UV) run ruff check --fix src tests migrations
+	$(UV) run ruff format src tests migrations bench
+	$(UV) run ruff check --fix src tests migrations bench
 
 unit: install
 	$(UV) run pytest tests/unit
@@ -76,7 +76,7 @@ observe:  ## Prometheus scraping `make run` (API and every worker) with the aler
 .PHONY: bench bench-tools
 
 bench: install db-user bench-tools  ## load tests on a fresh stack of its own (~5-8 min); BENCH_SCALE=0.1 for a smoke run
-	$(UV) run python bench/run.py
+	$(UV) run python -m bench.run
 
 # wrk comes from Debian (k6 comes with the locked dev dependencies); a fresh machine lacks it.
 bench-tools:

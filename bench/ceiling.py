@@ -13,11 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from machine import CpuShares, cpu_watch
-from plan import HOLD_GRID_COLS, Plan
-from scenarios import LOADTEST, admitted_passes
-from stack import Stack, run_bounded
-
+from bench.machine import CpuShares, cpu_watch
+from bench.plan import HOLD_GRID_COLS, Plan
+from bench.scenarios import LOADTEST, admitted_passes
+from bench.stack import Stack, run_bounded
 from ticketing.domain.catalog import row_letters
 
 WRK_DIR = LOADTEST / "wrk"
@@ -55,8 +54,8 @@ class WrkRun:
         """2xx answers per second; without per-status counts (the ceiling), every non-error answer."""
         statuses = self.result.get("statuses") or {}
         if statuses:
-            return sum(n for code, n in statuses.items() if int(code) in SUCCESS) / self.seconds
-        return (self.result["requests"] - self.result["errors"]["status"]) / self.seconds
+            return float(sum(n for code, n in statuses.items() if int(code) in SUCCESS)) / self.seconds
+        return float(self.result["requests"] - self.result["errors"]["status"]) / self.seconds
 
     def latency_ms(self, percentile: str) -> float:
         return float(self.result["latency_us"][percentile]) / 1000

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from stack import Stack, cli_command
+from bench.stack import Stack, cli_command
 
 CHECK_TIMEOUT_S = 120
 PARALLEL_CHECKS = 4

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ceiling import WrkRun, ceiling_rate
-from invariants import CheckResult
-from machine import CpuShares
-from scenarios import ScenarioRun
+from bench.ceiling import WrkRun, ceiling_rate
+from bench.invariants import CheckResult
+from bench.machine import CpuShares
+from bench.scenarios import ScenarioRun
 
 # Answers a scenario expects that are not successes: losing a seat race is the point of contention.
 EXPECTED_NON_2XX = {("hold", "409")}
@@ -303,13 +303,13 @@ def _errors_section(f: Findings) -> list[str]:
                 if not code.startswith("2"):
                     note = "expected (seat taken)" if (endpoint, code) in EXPECTED_NON_2XX else ""
                     rows.append([name, endpoint, code, f"{n:,}", note])
-    for name, run in f.wrk.items():
-        for code, n in sorted((run.result.get("statuses") or {}).items()):
+    for name, wrk in f.wrk.items():
+        for code, n in sorted((wrk.result.get("statuses") or {}).items()):
             if not code.startswith("2"):
-                rows.append([f"wrk {name}", run.target, code, f"{n:,}", ""])
-        errors = {k: v for k, v in run.result["errors"].items() if v and k != "status"}
+                rows.append([f"wrk {name}", wrk.target, code, f"{n:,}", ""])
+        errors = {k: v for k, v in wrk.result["errors"].items() if v and k != "status"}
         if errors:
-            rows.append([f"wrk {name}", run.target, "socket", str(errors), ""])
+            rows.append([f"wrk {name}", wrk.target, "socket", str(errors), ""])
     body = _table(["run", "endpoint", "status", "count", "note"], rows) if rows else ["none"]
     return ["## Errors by status (every non-2xx answer; 0 = no answer)", "", *body, ""]
 

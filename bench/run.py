@@ -32,15 +32,12 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-import buyers
-import ceiling
-import machine
-import scenarios
-from invariants import check_all, command_available
-from plan import Plan
-from report import Findings, markdown, ms, sellout_numbers, targets
-from scenarios import ScenarioRun, new_schedule
-from stack import API_WORKERS, Stack, database_connections, delete_data, running_stack
+from bench import buyers, ceiling, machine, scenarios
+from bench.invariants import check_all, command_available
+from bench.plan import Plan
+from bench.report import Findings, markdown, ms, sellout_numbers, targets
+from bench.scenarios import ScenarioRun, new_schedule
+from bench.stack import API_WORKERS, Stack, database_connections, delete_data, running_stack
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 STARTED = time.monotonic()

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import buyers
-from machine import CpuShares, cpu_watch
-from plan import GRID_COLS, SchedulePlan
-from stack import Stack, run_bounded
+from bench import buyers
+from bench.machine import CpuShares, cpu_watch
+from bench.plan import GRID_COLS, SchedulePlan
+from bench.stack import Stack, run_bounded
 
 LOADTEST = Path(__file__).resolve().parents[1] / "loadtest"
 K6_SLACK_S = 90  # VU start-up, setup, graceful stop and teardown, beyond the scenario's maxDuration

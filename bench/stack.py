@@ -2,8 +2,9 @@
 
 Everything the run creates carries the run id (database ``ticketing_bench_<id>``, Redis key
 prefix, Kafka topic prefix), so a run never touches anyone else's data on the shared
-MariaDB and Redis. Every child process gets its own process group, so stopping it also
-stops what it forked (the API server's worker processes).
+MariaDB and Redis. Every child process is a ``ChildProcess`` of the project's own launcher
+code: it leads its own process group, so stopping it also stops what it forked (the API
+server's worker processes).
 """
 
 from __future__ import annotations
@@ -11,12 +12,11 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-import signal
 import subprocess
 import sys
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from ticketing.adapters.sql.database import drop_database
 from ticketing.devtools.broker import LocalBroker, free_port, start_broker
+from ticketing.devtools.processes import ChildProcess, stop_all
 from ticketing.settings import Settings
 from ticketing.workers import WORKER_NAMES
 
@@ -42,60 +43,21 @@ def cli_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "ticketing.cli", *args]
 
 
-@dataclass
-class Child:
-    name: str
-    process: subprocess.Popen[bytes]
-
-    def terminate(self) -> None:
-        if self.process.poll() is None:
-            _signal_group(self.process.pid, signal.SIGTERM)
-
-    def finish(self, deadline: float) -> None:
-        """Wait for the exit until ``deadline`` (monotonic), then SIGKILL whatever is left of the group."""
-        try:
-            self.process.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            print(f"  {self.name} did not stop in time; killing it", file=sys.stderr)
-        # Forked server processes may outlive their parent: the group is killed either way.
-        _signal_group(self.process.pid, signal.SIGKILL)
-        if self.process.poll() is None:
-            self.process.wait()
-
-
-def _signal_group(pgid: int, sig: signal.Signals) -> None:
-    with suppress(ProcessLookupError):  # the group is already gone
-        os.killpg(pgid, sig)
-
-
-def spawn(name: str, cmd: Sequence[str], env: dict[str, str], log_dir: Path) -> Child:
-    """Start a child in its own process group; output goes to ``<log_dir>/<name>.log``."""
-    with (log_dir / f"{name}.log").open("ab") as log:
-        process = subprocess.Popen(
-            list(cmd), env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    return Child(name, process)
-
-
 def run_bounded(cmd: Sequence[str], log_path: Path, timeout_s: float, env: dict[str, str] | None = None) -> int:
     """Run a load tool to completion in its own process group, output to ``log_path``; returns the exit code.
 
     On a timeout, Ctrl-C or any error the whole group is killed, so no load generator
     outlives the run.
     """
-    with log_path.open("ab") as log:
-        process = subprocess.Popen(
-            list(cmd), env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    child = Child(log_path.stem, process)
+    child = ChildProcess.spawn(log_path.stem, cmd, log_path, env=env)
     try:
-        return process.wait(timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        raise TimeoutError(f"{cmd[0]} ran longer than {timeout_s:.0f} s; see {log_path}") from None
+        if not child.wait_exit(timeout_s):
+            raise TimeoutError(f"{cmd[0]} ran longer than {timeout_s:.0f} s; see {log_path}")
+        code = child.returncode
+        assert code is not None
+        return code
     finally:
-        if process.poll() is None:
-            child.terminate()
-            child.finish(time.monotonic() + 5.0)
+        child.stop(grace_s=5.0)
 
 
 @dataclass
@@ -107,7 +69,7 @@ class Stack:
     database_url: str
     redis_url: str
     redis_prefix: str
-    children: list[Child] = field(default_factory=list)
+    children: list[ChildProcess] = field(default_factory=list)
     broker: LocalBroker | None = None
 
     def cli(self, *args: str, timeout_s: float = 120.0) -> subprocess.CompletedProcess[str]:
@@ -127,22 +89,19 @@ class Stack:
 
     def process_groups(self) -> list[int]:
         """The run's process groups: every child's, and the runner's own."""
-        return [child.process.pid for child in self.children] + [os.getpgrp()]
+        return [child.pid for child in self.children] + [os.getpgrp()]
 
     def assert_alive(self) -> None:
         for child in self.children:
-            if child.process.poll() is not None:
-                raise RuntimeError(f"{child.name} exited with code {child.process.returncode}; see {self.work_dir}")
+            if not child.alive:
+                raise RuntimeError(f"{child.name} exited with code {child.returncode}; see {self.work_dir}")
         if self.broker is not None and self.broker.process.poll() is not None:
             raise RuntimeError("the broker exited")
 
     def stop_children(self) -> None:
         """SIGTERM every child at once (they stop in parallel), then reap each one."""
-        for child in self.children:
-            child.terminate()
-        deadline = time.monotonic() + STOP_GRACE_S
-        for child in self.children:
-            child.finish(deadline)
+        for name in stop_all(self.children, STOP_GRACE_S):
+            print(f"  {name} did not stop in time; killed it", file=sys.stderr)
         self.children.clear()
 
 
@@ -212,9 +171,11 @@ def running_stack(run_id: str, work_dir: Path) -> Iterator[Stack]:
         try:
             stack.cli("migrate")
             # The CLI picks the HTTP server; the bench only says how many processes.
-            stack.children.append(spawn("api", cli_command("api", "--workers", str(API_WORKERS)), env, work_dir))
+            api = cli_command("api", "--workers", str(API_WORKERS))
+            stack.children.append(ChildProcess.spawn("api", api, work_dir / "api.log", env=env))
             for name in WORKERS:
-                stack.children.append(spawn(name, cli_command("worker", name), env, work_dir))
+                argv = cli_command("worker", name)
+                stack.children.append(ChildProcess.spawn(name, argv, work_dir / f"{name}.log", env=env))
             _wait_ready(stack)
             yield stack
         finally:

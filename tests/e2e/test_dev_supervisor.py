@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.test_cli import alive, descendants, start_dev
+from ticketing.devtools.processes import ChildProcess
 from ticketing.devtools.supervisor import Child
 from ticketing.settings import Settings
 
@@ -26,7 +27,7 @@ def test_child_that_keeps_dying_is_restarted_with_doubling_capped_backoff_and_co
         for _ in range(6):
             assert child.process is not None
             pids.append(child.process.pid)
-            child.process.wait(timeout=10)
+            assert child.process.wait_exit(timeout_s=10)
             now += 1.0
             child.poll(now)
             assert child.process is None
@@ -42,14 +43,13 @@ def test_child_that_keeps_dying_is_restarted_with_doubling_capped_backoff_and_co
 
         # Up for 30 s before dying again: the next restart comes after the initial delay again.
         assert child.process is not None
-        child.process.wait(timeout=10)
+        assert child.process.wait_exit(timeout_s=10)
         child.poll(now + 30.0)
         assert child.next_start_at == pytest.approx(now + 30.5)
         assert child.restarts == 7
     finally:
         if child.process is not None:
             child.process.kill()
-            child.process.wait()
 
     log = capsys.readouterr().err.splitlines()
     assert log[0] == "ticketing dev: crasher exited with code 3; restart 1 in 0.5 s"
@@ -97,3 +97,34 @@ def test_dev_restarts_a_killed_worker_and_sigterm_still_stops_every_child(settin
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+
+
+WRITER = r"""
+import os, sys, time
+name = sys.argv[1]
+for i in range(40):
+    line = f"{name} line {i} " + name[0] * 6000
+    # Written in pieces with pauses between, as a logger flushing a long record may: a
+    # terminal shared by plain inheritance gets the pieces of several writers mixed up.
+    for start in range(0, len(line), 1000):
+        os.write(1, line[start:start + 1000].encode())
+        time.sleep(0.0005)
+    os.write(1, b"\n")
+sys.stdout.write("no newline at the end")
+"""
+
+
+def test_children_sharing_one_terminal_never_cut_into_each_others_lines(tmp_path: Path) -> None:
+    out_path = tmp_path / "terminal"
+    names = ["alpha", "bravo", "charlie"]
+    with out_path.open("wb") as terminal:
+        children = [ChildProcess.spawn(n, [sys.executable, "-c", WRITER, n], sink=terminal) for n in names]
+        for child in children:
+            assert child.wait_exit(timeout_s=30)
+            child.kill()  # reaps, and waits for the relay to pass on the last line
+    lines = out_path.read_text().splitlines()
+    assert len(lines) == 3 * 41
+    for name in names:
+        mine = [line for line in lines if line.startswith(f"{name:<18}| ")]
+        expected = [f"{name:<18}| {name} line {i} " + name[0] * 6000 for i in range(40)]
+        assert mine == [*expected, f"{name:<18}| no newline at the end"]

@@ -27,10 +27,8 @@ test's buyers keep running meanwhile):
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -40,11 +38,11 @@ from pathlib import Path
 from typing import Any, ClassVar, Self, TypeVar
 
 from ticketing.devtools.broker import LocalBroker, free_port, start_broker
+from ticketing.devtools.processes import STOP_GRACE_S, ChildProcess
 
 T = TypeVar("T")
 
 KEEP_ENV = "TICKETING_FAULTS_KEEP"
-STOP_GRACE_S = 10.0
 READY_TIMEOUT_S = 60.0
 # A free port found by binding port 0 can be taken by someone else before the server binds it.
 START_ATTEMPTS = 3
@@ -69,128 +67,6 @@ def tail(path: Path, lines: int = 40) -> str:
     except FileNotFoundError:
         return ""
     return "\n".join(text.splitlines()[-lines:])
-
-
-class ChildProcess:
-    """One process the harness started, signalled only while it is alive and unreaped.
-
-    With ``own_group`` (the default) the process leads a new session, and signals go to its
-    whole process group: an API server's forked workers stop, pause and die with it. The
-    exit is detected with ``waitid(WNOWAIT)``, which leaves the zombie in place, so the pid
-    (and the group id) cannot be recycled until ``_reap()``; stragglers of the group are
-    SIGKILLed before that.
-    """
-
-    def __init__(self, name: str, process: subprocess.Popen[bytes], own_group: bool) -> None:
-        self.name = name
-        self.process = process
-        self.own_group = own_group
-        self.paused = False
-        self._reaped = False
-
-    @classmethod
-    def spawn(
-        cls, name: str, argv: Sequence[str], log_path: Path, env: dict[str, str] | None = None, cwd: Path | None = None
-    ) -> ChildProcess:
-        """Start ``argv`` in its own session, stdout and stderr appended to ``log_path``."""
-        with log_path.open("ab") as log:
-            process = subprocess.Popen(
-                list(argv),
-                env=env,
-                cwd=cwd,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        return cls(name, process, own_group=True)
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    @property
-    def alive(self) -> bool:
-        """Running or stopped (SIGSTOP), not exited. Does not reap."""
-        if self._reaped:
-            return False
-        try:
-            info = os.waitid(os.P_PID, self.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
-        except ChildProcessError:
-            return False
-        return info is None
-
-    @property
-    def returncode(self) -> int | None:
-        """The exit code (negative: the signal), once exited; ``None`` while alive."""
-        if self.alive:
-            return None
-        self._reap()
-        return self.process.returncode
-
-    def send(self, sig: signal.Signals) -> bool:
-        """Signal the process (its group when it leads one); ``False`` if it already exited."""
-        if not self.alive:
-            return False
-        try:
-            if self.own_group:
-                os.killpg(self.pid, sig)
-            else:
-                os.kill(self.pid, sig)
-        except ProcessLookupError:
-            return False
-        return True
-
-    def pause(self) -> None:
-        if self.send(signal.SIGSTOP):
-            self.paused = True
-
-    def resume(self) -> None:
-        self.send(signal.SIGCONT)
-        self.paused = False
-
-    def wait_exit(self, timeout_s: float) -> bool:
-        """Until the process exits or ``timeout_s`` passes; ``True`` if it exited. Does not reap."""
-        deadline = time.monotonic() + timeout_s
-        while self.alive:
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(0.02)
-        return True
-
-    def terminate(self) -> None:
-        """SIGTERM, without waiting. A paused process is resumed first, or it could not act on it."""
-        if self.paused:
-            self.resume()
-        self.send(signal.SIGTERM)
-
-    def finish(self, deadline: float) -> None:
-        """After ``terminate()``: wait until ``deadline`` (monotonic), then SIGKILL what is left; reap."""
-        self.wait_exit(max(0.0, deadline - time.monotonic()))
-        self.kill()
-
-    def stop(self, grace_s: float = STOP_GRACE_S) -> None:
-        """SIGTERM, then SIGKILL after ``grace_s``; returns once the process is gone."""
-        self.terminate()
-        self.finish(time.monotonic() + grace_s)
-
-    def kill(self) -> None:
-        """SIGKILL (the group too, so no forked child survives its parent); returns once gone."""
-        if self._reaped:
-            return
-        if self.own_group:
-            # Also when the leader already exited: its zombie keeps the group id ours.
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.pid, signal.SIGKILL)
-        elif self.alive:
-            os.kill(self.pid, signal.SIGKILL)
-        self._reap()
-
-    def _reap(self) -> None:
-        if not self._reaped:
-            self.process.wait()
-            self._reaped = True
-            self.paused = False
 
 
 class PrivateService:

@@ -1,11 +1,14 @@
-"""``ticketing dev``: broker, migrations, demo data, API and workers; dead children restart, a signal stops all."""
+"""``ticketing dev``: broker, migrations, demo data, API and workers; dead children restart, a signal stops all.
+
+Each child's output comes through this process, one whole line at a time with the child's
+name in front (``processes.LineRelay``), so several processes on one terminal stay readable.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import signal
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -14,6 +17,7 @@ from types import FrameType
 from ticketing.bootstrap import open_resources
 from ticketing.devtools.broker import LocalBroker, port_is_free, start_broker
 from ticketing.devtools.demo import seed_demo
+from ticketing.devtools.processes import ChildProcess, say, stop_all
 from ticketing.settings import Settings
 from ticketing.workers import WORKER_NAMES
 
@@ -43,7 +47,7 @@ class Child:
     backoff_initial_s: float = RESTART_BACKOFF_INITIAL_S
     backoff_max_s: float = RESTART_BACKOFF_MAX_S
     stable_after_s: float = RESTART_STABLE_AFTER_S
-    process: subprocess.Popen[bytes] | None = None
+    process: ChildProcess | None = None
     restarts: int = 0
     next_start_at: float | None = None
     started_at: float = 0.0
@@ -55,7 +59,7 @@ class Child:
 
     def start(self, now: float) -> None:
         """Starts the process now; a restart is scheduled only by ``poll`` seeing it exit."""
-        self.process = subprocess.Popen(self.argv, env=self.env)
+        self.process = ChildProcess.spawn(self.name, self.argv, env=self.env)
         self.started_at = now
         self.next_start_at = None
 
@@ -65,7 +69,7 @@ class Child:
             if self.next_start_at is not None and now >= self.next_start_at:
                 self.start(now)
             return
-        code = self.process.poll()
+        code = self.process.returncode
         if code is None:
             return
         self.process = None
@@ -76,11 +80,7 @@ class Child:
         self.backoff_s = min(self.backoff_s * 2, self.backoff_max_s)
         self.restarts += 1
         self.next_start_at = now + delay_s
-        print(
-            f"ticketing dev: {self.name} exited with code {code}; restart {self.restarts} in {delay_s:g} s",
-            file=sys.stderr,
-            flush=True,
-        )
+        say(f"ticketing dev: {self.name} exited with code {code}; restart {self.restarts} in {delay_s:g} s")
 
 
 def _port_of(bootstrap_servers: str) -> int:
@@ -101,17 +101,8 @@ def _restart_summary(children: list[Child]) -> str:
     return f"ticketing dev: restarts: {counts}"
 
 
-def _stop_all(children: list[subprocess.Popen[bytes]], broker: LocalBroker | None) -> None:
-    for child in children:
-        if child.poll() is None:
-            child.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + STOP_GRACE_S
-    for child in children:
-        try:
-            child.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
+def _stop_all(children: list[ChildProcess], broker: LocalBroker | None) -> None:
+    stop_all(children, STOP_GRACE_S)
     if broker is not None:
         broker.stop()
 
@@ -186,11 +177,11 @@ def run_dev(settings: Settings) -> int:
         )
         for child in children:
             child.start(time.monotonic())
-        print(_banner(settings, schedule_id, metrics_ports), flush=True)
+        say(_banner(settings, schedule_id, metrics_ports), sys.stdout)
         while not stopping:
             # The broker first: its death takes consumers down with it, and those are not worth restarting.
             if broker.process.poll() is not None:
-                print("ticketing dev: the broker exited; stopping (its data was in memory only)", file=sys.stderr)
+                say("ticketing dev: the broker exited; stopping (its data was in memory only)")
                 return 1
             for child in children:
                 # A signal can land mid-loop: no child is restarted once stopping has begun.
@@ -202,4 +193,4 @@ def run_dev(settings: Settings) -> int:
     finally:
         _stop_all([child.process for child in children if child.process is not None], broker)
         if children:
-            print(_restart_summary(children), file=sys.stderr, flush=True)
+            say(_restart_summary(children))
