@@ -19,12 +19,10 @@ from ticketing.devtools.broker import LocalBroker, port_is_free, start_broker
 from ticketing.devtools.demo import seed_demo
 from ticketing.devtools.processes import ChildProcess, say, stop_all
 from ticketing.settings import Settings
-from ticketing.workers import WORKER_NAMES
+from ticketing.workers import WORKER_METRICS_PORTS, WORKER_NAMES
 
 WORKERS = WORKER_NAMES
 STOP_GRACE_S = 8.0
-# deploy/prometheus/prometheus.yml scrapes 9101-9106: keep this base and the WORKERS order in step with it.
-WORKER_METRICS_BASE_PORT = 9101
 POLL_INTERVAL_S = 0.2
 # As an orchestrator would: a crash-looping child costs a restart every 10 s at most,
 # while a child that crashes once after a long healthy run comes back quickly.
@@ -90,8 +88,7 @@ def _port_of(bootstrap_servers: str) -> int:
 def _metrics_ports() -> dict[str, int]:
     """Each worker's /metrics port; 0 (off) where the port is taken, so one busy port does not stop the rest."""
     ports = {}
-    for i, name in enumerate(WORKERS):
-        port = WORKER_METRICS_BASE_PORT + i
+    for name, port in WORKER_METRICS_PORTS.items():
         ports[name] = port if port_is_free(port) else 0
     return ports
 

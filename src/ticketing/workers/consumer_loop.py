@@ -14,6 +14,7 @@ import structlog
 from ticketing.bootstrap import Resources
 from ticketing.domain.messages import Delivery, MalformedMessage, WireMessage, dead_letter_topic
 from ticketing.services.ports import Subscription
+from ticketing.workers.loop import Worker
 
 log = structlog.get_logger("ticketing.worker.consumer")
 W = TypeVar("W", bound=WireMessage)
@@ -23,19 +24,20 @@ FETCH_MAX_RECORDS = 100
 # Lag costs a broker round trip (end offsets); once a second is plenty for a gauge.
 LAG_EVERY_S = 1.0
 RESUBSCRIBE_AFTER_FAILED_TICKS = 3
+FAILED_TICK_PAUSE_S = 1.0
 
 
 class PermanentError(Exception):
     """The message can never be handled (undecodable, wrong shape): dead-letter it at once."""
 
 
-class ConsumerWorker:
+class ConsumerWorker(Worker):
     name: ClassVar[str]
     topic: ClassVar[str]
     group_id: ClassVar[str]
 
     def __init__(self, resources: Resources, retry_base_s: float = 0.2) -> None:
-        self.res = resources
+        super().__init__(resources)
         self.retry_base_s = retry_base_s
         self._subscription: Subscription | None = None
         self._next_lag_at = 0.0
@@ -197,18 +199,13 @@ class ConsumerWorker:
         self.res.metrics.consumer_messages_total.labels(self.name, "dead_lettered").inc()
         log.error("message_dead_lettered", consumer=self.name, offset=record.offset, error=envelope["error"])
 
-    async def run(self, stop: asyncio.Event) -> None:
+    def interval_s(self) -> float:
+        return FAILED_TICK_PAUSE_S
+
+    async def step(self, stop: asyncio.Event) -> bool:
         self._stop = stop
-        log.info("worker_started", worker=self.name)
-        try:
-            while not stop.is_set():
-                try:
-                    await self.tick()
-                except Exception:
-                    log.exception("tick_failed", worker=self.name)
-                    await self.tick_failed()
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(stop.wait(), timeout=1.0)
-        finally:
-            await self.close()
-            log.info("worker_stopped", worker=self.name)
+        await self.tick()
+        return True  # the fetch itself waits for messages; the loop idles only after a failure
+
+    async def failed(self) -> None:
+        await self.tick_failed()

@@ -3,21 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
-import structlog
-
-from ticketing.bootstrap import Resources
 from ticketing.services.expiry import expire_holds
+from ticketing.workers.loop import Worker
 
-log = structlog.get_logger("ticketing.worker.hold_expirer")
 
-
-class HoldExpirer:
+class HoldExpirer(Worker):
     name = "hold-expirer"
-
-    def __init__(self, resources: Resources) -> None:
-        self.res = resources
 
     async def tick(self) -> int:
         """Expire one batch; returns how many reservations expired."""
@@ -25,14 +17,8 @@ class HoldExpirer:
         self.res.metrics.holds_expired_total.inc(n)
         return n
 
-    async def run(self, stop: asyncio.Event) -> None:
-        log.info("worker_started", worker=self.name)
-        while not stop.is_set():
-            try:
-                if await self.tick() >= self.res.settings.expirer_batch:
-                    continue
-            except Exception:
-                log.exception("tick_failed", worker=self.name)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=self.res.settings.expirer_interval_s)
-        log.info("worker_stopped", worker=self.name)
+    def interval_s(self) -> float:
+        return self.res.settings.expirer_interval_s
+
+    async def step(self, stop: asyncio.Event) -> bool:
+        return await self.tick() >= self.res.settings.expirer_batch  # a full batch: more are due

@@ -12,23 +12,20 @@ import socket
 import time
 import uuid
 
-import structlog
-
 from ticketing.bootstrap import Resources
 from ticketing.services.relay import relay_outbox
-
-log = structlog.get_logger("ticketing.worker.outbox_relay")
+from ticketing.workers.loop import Worker
 
 # Under load the relay ticks many times a second; the backlog is a COUNT over the
 # PENDING rows, too costly to run on every tick and no more useful than once a second.
 BACKLOG_EVERY_S = 1.0
 
 
-class OutboxRelay:
+class OutboxRelay(Worker):
     name = "outbox-relay"
 
     def __init__(self, resources: Resources) -> None:
-        self.res = resources
+        super().__init__(resources)
         self.relay_id = f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._next_backlog_at = 0.0
 
@@ -50,7 +47,16 @@ class OutboxRelay:
         self.res.metrics.outbox_pending_rows.set(pending)
         self.res.metrics.outbox_oldest_pending_age_seconds.set(oldest_age_s)
 
-    async def _idle(self, stop: asyncio.Event) -> None:
+    def describe(self) -> dict[str, str]:
+        return {"relay_id": self.relay_id}
+
+    async def step(self, stop: asyncio.Event) -> bool:
+        return await self.tick() >= self.res.settings.relay_batch  # a full batch: more may be waiting
+
+    async def failed(self) -> None:
+        self.res.metrics.outbox_publish_failures_total.inc()
+
+    async def idle(self, stop: asyncio.Event) -> None:
         """Until a wake-up signal, the poll interval, or stop -- whichever comes first."""
         signal = asyncio.create_task(self.res.outbox_signal.wait(self.res.settings.relay_poll_s))
         stopped = asyncio.create_task(stop.wait())
@@ -58,16 +64,3 @@ class OutboxRelay:
         for task in (signal, stopped):
             task.cancel()
         await asyncio.gather(signal, stopped, return_exceptions=True)
-
-    async def run(self, stop: asyncio.Event) -> None:
-        log.info("worker_started", worker=self.name, relay_id=self.relay_id)
-        s = self.res.settings
-        while not stop.is_set():
-            try:
-                if await self.tick() >= s.relay_batch:
-                    continue  # more may be waiting: go again at once
-            except Exception:
-                log.exception("tick_failed", worker=self.name)
-                self.res.metrics.outbox_publish_failures_total.inc()
-            await self._idle(stop)
-        log.info("worker_stopped", worker=self.name)

@@ -6,7 +6,6 @@ Any number of copies may run: each schedule's tick is one atomic Lua call.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 
 import structlog
@@ -14,6 +13,7 @@ import structlog
 from ticketing.bootstrap import Resources
 from ticketing.domain.waiting_room import TickResult
 from ticketing.services.waiting_room import advance_waiting_rooms, sync_registry
+from ticketing.workers.loop import Worker
 
 log = structlog.get_logger("ticketing.worker.queue_advancer")
 
@@ -41,11 +41,11 @@ class RateMeter:
         return rate
 
 
-class QueueAdvancer:
+class QueueAdvancer(Worker):
     name = "queue-advancer"
 
     def __init__(self, resources: Resources) -> None:
-        self.res = resources
+        super().__init__(resources)
         self._next_sync = 0.0
         self._admission_rate = RateMeter(time.monotonic())
 
@@ -67,16 +67,14 @@ class QueueAdvancer:
             res.metrics.queue_admission_rate_per_second.set(rate)
         return result
 
-    async def run(self, stop: asyncio.Event) -> None:
-        interval = self.res.settings.advancer_tick_ms / 1000
-        log.info("worker_started", worker=self.name, tick_ms=self.res.settings.advancer_tick_ms)
-        while not stop.is_set():
-            try:
-                result = await self.tick()
-                if result.admitted or result.expired:
-                    log.debug("tick", admitted=result.admitted, expired=result.expired, waiting=result.waiting)
-            except Exception:
-                log.exception("tick_failed", worker=self.name)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=interval)
-        log.info("worker_stopped", worker=self.name)
+    def interval_s(self) -> float:
+        return self.res.settings.advancer_tick_ms / 1000
+
+    def describe(self) -> dict[str, int]:
+        return {"tick_ms": self.res.settings.advancer_tick_ms}
+
+    async def step(self, stop: asyncio.Event) -> bool:
+        result = await self.tick()
+        if result.admitted or result.expired:
+            log.debug("tick", admitted=result.admitted, expired=result.expired, waiting=result.waiting)
+        return False  # admission is paced by the tick, never hurried

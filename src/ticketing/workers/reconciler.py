@@ -7,24 +7,24 @@ by kind and logged; an alert fires when it repairs anything.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 
 import structlog
 
 from ticketing.bootstrap import Resources
 from ticketing.services.reconciliation import heal_seat_state, settle_overdue_orders
+from ticketing.workers.loop import Worker
 
 log = structlog.get_logger("ticketing.worker.reconciler")
 
 ORDERS_PER_ROUND = 200
 
 
-class Reconciler:
+class Reconciler(Worker):
     name = "reconciler"
 
     def __init__(self, resources: Resources) -> None:
-        self.res = resources
+        super().__init__(resources)
         self._next_drift_check_at = 0.0
         for kind in ("seat_state_rebuilt", "seats_healed", "confirmation_republished", "refund_retried"):
             resources.metrics.reconciler_repairs_total.labels(kind)  # exported at 0 for increase()
@@ -60,13 +60,9 @@ class Reconciler:
             log.warning("reconciler_repaired", **dict(repairs))
         return sum(repairs.values())
 
-    async def run(self, stop: asyncio.Event) -> None:
-        log.info("worker_started", worker=self.name)
-        while not stop.is_set():
-            try:
-                await self.tick()
-            except Exception:
-                log.exception("tick_failed", worker=self.name)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=self.res.settings.reconciler_interval_s)
-        log.info("worker_stopped", worker=self.name)
+    def interval_s(self) -> float:
+        return self.res.settings.reconciler_interval_s
+
+    async def step(self, stop: asyncio.Event) -> bool:
+        await self.tick()
+        return False

@@ -13,12 +13,13 @@ from ticketing.observability.metrics import serve_metrics
 from ticketing.settings import Settings
 from ticketing.workers.confirm_consumer import ConfirmConsumer
 from ticketing.workers.hold_expirer import HoldExpirer
+from ticketing.workers.loop import Worker
 from ticketing.workers.outbox_relay import OutboxRelay
 from ticketing.workers.queue_advancer import QueueAdvancer
 from ticketing.workers.reconciler import Reconciler
 from ticketing.workers.refunder import Refunder
 
-WORKERS: dict[str, type[QueueAdvancer | HoldExpirer | OutboxRelay | ConfirmConsumer | Refunder | Reconciler]] = {
+WORKERS: dict[str, type[Worker]] = {
     w.name: w for w in (QueueAdvancer, HoldExpirer, OutboxRelay, ConfirmConsumer, Refunder, Reconciler)
 }
 
