@@ -12,7 +12,7 @@ DB_USER_SQL := CREATE USER IF NOT EXISTS 'ticketing'@'localhost' IDENTIFIED BY '
 run: install db-user  ## broker, migrations, demo event, API on 127.0.0.1:8000 and every worker
 	$(UV) run ticketing dev
 
-test: install db-user lint  ## every check and the whole test suite
+test: install db-user lint compose-tools  ## every check and the whole test suite
 	$(UV) run pytest
 
 $(UV):
@@ -73,7 +73,16 @@ observe:  ## Prometheus scraping `make run` (API and every worker) with the aler
 	prometheus --config.file=deploy/prometheus/prometheus.yml --storage.tsdb.path=$$(mktemp -d) \
 		--web.listen-address=$(OBSERVE_ADDR)
 
-.PHONY: bench bench-tools
+# `docker-compose config` checks docker-compose.yml in `make test` (no Docker engine needed).
+compose-tools:
+	@command -v docker-compose >/dev/null 2>&1 || { \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo "sudo -n"); \
+		echo "installing docker-compose (apt-get)"; \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null 2>&1 || \
+		{ $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose; }; }
+	@command -v docker-compose >/dev/null 2>&1 || { echo "could not install docker-compose: apt-get install docker-compose"; exit 1; }
+
+.PHONY: bench bench-tools compose-tools
 
 bench: install db-user bench-tools  ## load tests on a fresh stack of its own (~5-8 min); BENCH_SCALE=0.1 for a smoke run
 	$(UV) run python -m bench.run

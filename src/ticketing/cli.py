@@ -1,4 +1,4 @@
-"""Command line: ``ticketing dev|api|worker|migrate|seed-demo|token|check|dlq``."""
+"""Command line: ``ticketing dev|api|worker|migrate|seed-demo|token|check|dlq|probe``."""
 
 from __future__ import annotations
 
@@ -220,6 +220,24 @@ def _token(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _probe(settings: Settings, timeout_s: float) -> int:
+    """The container healthcheck: 0 when this process answers -- a worker on its metrics port
+    (``TICKETING_METRICS_PORT``), the API on ``/healthz`` -- else 1 with the reason."""
+    import httpx
+
+    port, path = (settings.metrics_port, "/metrics") if settings.metrics_port else (settings.api_port, "/healthz")
+    url = f"http://127.0.0.1:{port}{path}"
+    try:
+        status = httpx.get(url, timeout=timeout_s).status_code
+    except httpx.HTTPError as exc:
+        print(f"unhealthy: {url}: {type(exc).__name__}", file=sys.stderr)
+        return 1
+    if status != 200:
+        print(f"unhealthy: {url} answered {status}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="ticketing", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -254,6 +272,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     dlq_replay.add_argument("--topic", help="one consumed topic (or its .dlq name); default: all")
     dlq_replay.add_argument("--offset", type=int, help="only the letter at this offset of the dead-letter topic")
     dlq_replay.add_argument("--partition", type=int, help="with --offset: the dead-letter topic's partition")
+    probe = sub.add_parser("probe", help="healthcheck: does this process's API or metrics port answer?")
+    probe.add_argument("--timeout-s", type=float, default=2.0)
     args = parser.parse_args(argv)
 
     settings = Settings()
@@ -266,6 +286,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "check": lambda: _check(settings, args.schedule, args.grace_s, args.json),
         "token": lambda: _token(settings, args),
         "dlq": lambda: _dlq(settings, args),
+        "probe": lambda: _probe(settings, args.timeout_s),
     }
     return commands[args.command]()
 

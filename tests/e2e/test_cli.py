@@ -134,3 +134,34 @@ def test_migrating_a_database_that_exists_prints_nothing_alarming(settings: Sett
     second = outputs[1].stdout + outputs[1].stderr
     assert "exists" not in second.lower(), second
     assert "warning" not in second.lower(), second
+
+
+def test_probe_answers_0_only_while_the_process_port_answers_200() -> None:
+    import http.server
+    import threading
+
+    class Metrics(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200 if self.path == "/metrics" else 404)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    port = free_port()
+    env = {**os.environ, "TICKETING_METRICS_PORT": str(port)}
+    probe = [sys.executable, "-m", "ticketing.cli", "probe", "--timeout-s", "1"]
+    down = subprocess.run(probe, env=env, capture_output=True, text=True, timeout=30, check=False)
+    assert down.returncode == 1
+    assert "unhealthy" in down.stderr
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Metrics)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        up = subprocess.run(probe, env=env, capture_output=True, text=True, timeout=30, check=False)
+        assert up.returncode == 0, up.stderr
+        api = {**os.environ, "TICKETING_METRICS_PORT": "0", "TICKETING_API_PORT": str(port)}
+        not_api = subprocess.run(probe, env=api, capture_output=True, text=True, timeout=30, check=False)
+        assert not_api.returncode == 1, "the API probe asks /healthz, which this server answers 404"
+    finally:
+        server.shutdown()
+        server.server_close()
