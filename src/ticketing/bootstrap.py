@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 import asyncmy.errors
 import sqlalchemy as sa
 import structlog
-from redis.asyncio import BlockingConnectionPool, Redis
+from redis.exceptions import ClusterError, RedisClusterException, TryAgainError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy import exc as sa_exc
@@ -29,6 +29,8 @@ from ticketing.adapters.kafka.producer import KafkaPublisher
 from ticketing.adapters.pass_tokens import PassTokens
 from ticketing.adapters.payment_provider import FakePaymentProvider, UnconfiguredPaymentProvider
 from ticketing.adapters.redis.audit import RedisAudit
+from ticketing.adapters.redis.client import RedisClient, connect
+from ticketing.adapters.redis.client import close as close_redis
 from ticketing.adapters.redis.keys import Keys
 from ticketing.adapters.redis.outbox_signal import RedisOutboxSignal
 from ticketing.adapters.redis.rate_limits import RateArgs, RedisRateLimiter
@@ -59,6 +61,10 @@ log = structlog.get_logger("ticketing.readiness")
 DEPENDENCY_ERRORS: tuple[type[Exception], ...] = (
     RedisConnectionError,
     RedisTimeoutError,
+    # A Redis Cluster mid-failover: a slot without a master, a node asking to try again.
+    ClusterError,
+    TryAgainError,
+    RedisClusterException,
     sa_exc.OperationalError,
     sa_exc.InterfaceError,
     asyncmy.errors.OperationalError,
@@ -86,7 +92,7 @@ class Resources:
     settings: Settings
     database: Database
     scripts: Scripts
-    redis: Redis
+    redis: RedisClient
     keys: Keys
     catalog: SqlCatalog
     waiting_room: RedisWaitingRoom
@@ -168,19 +174,14 @@ class Resources:
         return states
 
 
-def build_redis(settings: Settings) -> Redis:
-    # A blocking pool waits for a free connection instead of failing past the limit.
-    pool = BlockingConnectionPool.from_url(
+def build_redis(settings: Settings) -> RedisClient:
+    return connect(
         settings.redis_url,
-        max_connections=settings.redis_max_connections,
-        timeout=settings.redis_pool_wait_s,
-        socket_timeout=settings.network_timeout_s,
-        socket_connect_timeout=settings.network_timeout_s,
-        # No CLIENT SETINFO: it costs two round trips and a package-metadata read per new
-        # connection, which a stampede opening dozens of connections at once pays in full.
-        driver_info=None,
+        settings.redis_cluster,
+        settings.redis_max_connections,
+        settings.redis_pool_wait_s,
+        settings.network_timeout_s,
     )
-    return Redis(connection_pool=pool)
 
 
 def build_access_tokens(settings: Settings) -> AccessTokens:
@@ -242,7 +243,7 @@ async def open_resources(settings: Settings, metrics: Metrics | None = None) -> 
         clock=SystemClock(),
         metrics=metrics,
         audit_records=SqlAudit(engine),
-        audit_live=RedisAudit(redis, keys),
+        audit_live=RedisAudit(keys, scripts),
         settlement=SettlementPolicy(settings.payment_window_s, settings.settle_within_s),
         seat_truth=SqlSeatTruth(engine),
         abandoned_holds=AbandonedHolds(seat_locks, settle_within_s=settings.network_timeout_s),
@@ -258,5 +259,5 @@ async def open_resources(settings: Settings, metrics: Metrics | None = None) -> 
         await resources.seat_events.close()
         await resources.outbox_signal.close()
         await resources.publisher.close()
-        await redis.aclose(close_connection_pool=True)
+        await close_redis(redis)
         await database.dispose()

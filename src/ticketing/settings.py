@@ -38,6 +38,10 @@ class Settings(BaseSettings):
         default=8, ge=1, description="tries of a transaction that lost a deadlock or a lock wait"
     )
     redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_cluster: bool = Field(
+        default=False,
+        description="TICKETING_REDIS_URL names one node of a Redis Cluster: use redis-py's cluster client",
+    )
     redis_key_prefix: str = Field(default="tk:", description="prepended to every Redis key")
     redis_max_connections: int = Field(default=256, ge=1)
     redis_pool_wait_s: float = Field(

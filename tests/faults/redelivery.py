@@ -43,9 +43,10 @@ def group_name(stack: Stack, group: str) -> str:
 async def outbox_messages(stack: Stack, schedule_id: int, topic: str = CONFIRM_REQUESTED) -> list[OutboxMessage]:
     """The outbox rows of ``topic`` for one schedule, oldest first."""
     query = sa.text(
-        "SELECT id, event_id, msg_key, payload FROM outbox_event WHERE topic = :t AND msg_key = :k ORDER BY id"
+        "SELECT id, event_id, msg_key, payload FROM outbox_event"
+        " WHERE topic = :t AND JSON_VALUE(payload, '$.schedule_id') = :s ORDER BY id"
     )
-    rows = await stack.db_rows(query, {"t": topic, "k": str(schedule_id)})
+    rows = await stack.db_rows(query, {"t": topic, "s": schedule_id})
     return [OutboxMessage(int(r[0]), str(r[1]), str(r[2]), str(r[3])) for r in rows]
 
 

@@ -41,6 +41,7 @@ async def test_paid_moves_order_and_hold_and_writes_one_confirm_message() -> Non
     assert paid is not None
     assert paid.statuses == {S.PAYMENT_PENDING}
     assert [(topic, p["order_no"]) for topic, _, p in tx.state.outbox] == [(CONFIRM_REQUESTED, "o1")]
+    assert [key for _, key, _ in tx.state.outbox] == ["o1"], "keyed by order: a schedule spreads over partitions"
     again, paid = await tx.run(lambda uow: record_paid(uow, event("o1", "pg-1"), "e2", now, 60))
     assert (again.status, paid) == (OrderStatus.PAID, None)
     assert len(tx.state.outbox) == 1, "a replayed PAID writes no second message"
@@ -93,7 +94,7 @@ async def test_guard_conflict_refunds_the_hold_and_names_the_seats_sold_elsewher
     assert result.sold_elsewhere == ("A-1",)
     assert statuses(tx, "loser") == {S.REFUND_PENDING}
     assert tx.state.orders["o2"].status is OrderStatus.REFUND_PENDING
-    assert [topic for topic, _, _ in tx.state.outbox] == [REFUND_REQUESTED]
+    assert [(topic, key) for topic, key, _ in tx.state.outbox] == [(REFUND_REQUESTED, "o2")]
     assert tx.state.guard == {(1, "A-1"): 1}, "the guard row of the winner is untouched"
 
 

@@ -19,6 +19,13 @@ def new_event_id() -> str:
     return str(uuid.uuid4())
 
 
+def partition_key(order_no: str) -> str:
+    """The Kafka key of an order's messages. Only the messages of one order need their order
+    kept (one partition); the orders of one schedule spread over every partition, so every
+    consumer of the group shares a sellout instead of one taking the whole schedule."""
+    return order_no
+
+
 @dataclass(frozen=True, slots=True)
 class OutboxMessage:
     """A committed message waiting to be relayed to the broker."""
@@ -66,6 +73,10 @@ class ConfirmRequested(WireMessage):
     schedule_id: int
     user_id: str
 
+    @property
+    def key(self) -> str:
+        return partition_key(self.order_no)
+
 
 @dataclass(frozen=True, slots=True)
 class RefundRequested(WireMessage):
@@ -77,6 +88,10 @@ class RefundRequested(WireMessage):
     schedule_id: int
     user_id: str
     amount: str
+
+    @property
+    def key(self) -> str:
+        return partition_key(self.order_no)
 
 
 @dataclass(frozen=True, slots=True)

@@ -77,7 +77,7 @@ async def decide_confirmation(
     order = await uow.orders.get(message.order_no)
     amount = str(order.amount) if order is not None else "0"
     refund = RefundRequested(refund_event_id, message.order_no, hold.hold_id, hold.schedule_id, hold.user_id, amount)
-    await uow.outbox.append(REFUND_REQUESTED, str(hold.schedule_id), refund.to_dict(), now)
+    await uow.outbox.append(REFUND_REQUESTED, refund.key, refund.to_dict(), now)
     sold = tuple(await uow.guard.owned_by_others(hold.schedule_id, seats))
     return ConfirmResult(ConfirmOutcome.REFUND_REQUESTED, await uow.holds.get(hold.hold_id), sold)
 

@@ -201,7 +201,7 @@ async def record_paid(
     await uow.orders.schedule_check(order_no, settle_within_s)
     await uow.holds.move(order.hold_id, ReservationStatus.PAYMENT_PENDING, now)
     message = ConfirmRequested(event_id, order_no, order.hold_id, order.schedule_id, order.user_id)
-    await uow.outbox.append(CONFIRM_REQUESTED, str(order.schedule_id), message.to_dict(), now)
+    await uow.outbox.append(CONFIRM_REQUESTED, message.key, message.to_dict(), now)
     return replace(order, status=OrderStatus.PAID, pg_tx_id=pg_tx_id), await uow.holds.get(order.hold_id)
 
 

@@ -121,7 +121,7 @@ async def _republish_if_unconfirmed(uow: UnitOfWork, item: DueOrder, policy: Set
     # A new event id: if the first message is still on its way, the consumer finds nothing
     # PAYMENT_PENDING the second time and does nothing.
     message = ConfirmRequested(new_event_id(), order.order_no, order.hold_id, order.schedule_id, order.user_id)
-    await uow.outbox.append(CONFIRM_REQUESTED, str(order.schedule_id), message.to_dict(), clock.now())
+    await uow.outbox.append(CONFIRM_REQUESTED, message.key, message.to_dict(), clock.now())
     reason = f"not confirmed within {policy.settle_within_s:g} s: confirmation published again"
     await uow.orders.note_retry(order.order_no, reason, policy.retry_in_s(item.retries + 1))
     return True

@@ -1,14 +1,13 @@
-"""Read-only Redis reads for the invariant check: admissions, passes and seat map in one atomic snapshot."""
+"""Read-only Redis reads for the invariant check: one atomic snapshot of a schedule (lua/live_state.lua)."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
 
-from redis.asyncio import Redis
-
 from ticketing.adapters.redis.keys import Keys
 from ticketing.adapters.redis.replies import text
+from ticketing.adapters.redis.scripts import Scripts
 from ticketing.domain.ids import ScheduleId
 from ticketing.domain.invariants import LiveState
 
@@ -21,28 +20,29 @@ def _ticket(value: Any) -> int:
     return int(Decimal(text(value)))
 
 
+def _pairs(flat: list[Any]) -> list[tuple[Any, Any]]:
+    return list(zip(flat[::2], flat[1::2], strict=True))
+
+
 class RedisAudit:
-    def __init__(self, redis: Redis, keys: Keys) -> None:
-        self._redis = redis
+    def __init__(self, keys: Keys, scripts: Scripts) -> None:
         self._keys = keys
+        self._scripts = scripts
 
     async def live_state(self, schedule_id: ScheduleId) -> LiveState:
-        """One MULTI/EXEC: the clock, the pass set and the seat map are seen at the same instant.
+        """One script: the clock, the pass set and the seat map are seen at the same instant.
 
-        The admissions list can hold up to 1,000,000 tickets; reading it whole inside the
-        transaction costs one short pause of Redis, which an operator's check can afford,
-        and avoids paging through a list that advance.lua may trim meanwhile.
+        The admissions list can hold up to 1,000,000 tickets; reading it whole in one step
+        costs one short pause of Redis, which an operator's check can afford, and avoids
+        paging through a list that advance.lua may trim meanwhile.
         """
         k, s = self._keys, schedule_id
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.time()
-            pipe.lrange(k.admissions(s), 0, -1)
-            pipe.zrange(k.passes(s), 0, -1, withscores=True)
-            pipe.hgetall(k.seat_state(s))
-            (seconds, micros), tickets, passes, states = await pipe.execute()
+        seconds, micros, tickets, passes, states = await self._scripts.live_state(
+            keys=[k.admissions(s), k.passes(s), k.seat_state(s)]
+        )
         return LiveState(
             now_ms=int(seconds) * 1000 + int(micros) // 1000,
             admitted_tickets=tuple(_ticket(x) for x in tickets),
-            pass_expiries_ms=tuple(int(min(score, NEVER_MS)) for _, score in passes),
-            seat_states={text(seat): text(state) for seat, state in states.items()},
+            pass_expiries_ms=tuple(int(min(float(text(score)), NEVER_MS)) for _, score in _pairs(passes)),
+            seat_states={text(seat): text(state) for seat, state in _pairs(states)},
         )

@@ -5,14 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 
+from ticketing.adapters.redis.client import RedisClient
 from ticketing.adapters.redis.keys import Keys
 
 
 class RedisOutboxSignal:
-    def __init__(self, redis: Redis, keys: Keys) -> None:
+    def __init__(self, redis: RedisClient, keys: Keys) -> None:
         self._redis = redis
         self._channel = keys.outbox_wake()
         self._pubsub: PubSub | None = None

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from importlib import resources
 
-from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
+
+from ticketing.adapters.redis.client import RedisClient
 
 
 def _source(name: str) -> str:
@@ -36,12 +37,13 @@ class Scripts:
     mark_sold: AsyncScript
     restore: AsyncScript
     rate: AsyncScript
+    live_state: AsyncScript
 
     @classmethod
-    def register(cls, redis: Redis) -> Scripts:
+    def register(cls, redis: RedisClient) -> Scripts:
         return cls(**{name: redis.register_script(_source(name)) for name in cls.__dataclass_fields__})
 
-    async def load_all(self, redis: Redis) -> None:
+    async def load_all(self, redis: RedisClient) -> None:
         """SCRIPT LOAD every script now, so no first call pays for a NOSCRIPT round trip."""
         for name in self.__dataclass_fields__:
             script: AsyncScript = getattr(self, name)

@@ -10,9 +10,9 @@ import contextlib
 from collections.abc import AsyncIterator
 
 import structlog
-from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 
+from ticketing.adapters.redis.client import RedisClient
 from ticketing.adapters.redis.keys import Keys
 from ticketing.adapters.redis.replies import text
 from ticketing.domain.ids import ScheduleId
@@ -22,7 +22,7 @@ log = structlog.get_logger("ticketing.seat_events")
 
 
 class SeatEventHub:
-    def __init__(self, redis: Redis, keys: Keys) -> None:
+    def __init__(self, redis: RedisClient, keys: Keys) -> None:
         self._redis = redis
         self._keys = keys
         self._pubsub: PubSub | None = None

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from redis.asyncio import Redis
-
+from ticketing.adapters.redis.client import RedisClient
 from ticketing.adapters.redis.keys import Keys
 from ticketing.adapters.redis.rate_limits import RateArgs
 from ticketing.adapters.redis.replies import ms_to_datetime, text
@@ -18,7 +17,7 @@ from ticketing.domain.seat_state import LockSeen, SeatEntry, UserCount, hold_mem
 
 
 class RedisSeatLocks:
-    def __init__(self, redis: Redis, keys: Keys, scripts: Scripts, rates: RateArgs) -> None:
+    def __init__(self, redis: RedisClient, keys: Keys, scripts: Scripts, rates: RateArgs) -> None:
         self._redis = redis
         self._keys = keys
         self._scripts = scripts

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from redis.asyncio import Redis
-
+from ticketing.adapters.redis.client import RedisClient
 from ticketing.adapters.redis.keys import Keys
 from ticketing.adapters.redis.replies import text
 from ticketing.domain.ids import ScheduleId
 
 
 class RedisSeatMap:
-    def __init__(self, redis: Redis, keys: Keys) -> None:
+    def __init__(self, redis: RedisClient, keys: Keys) -> None:
         self._redis = redis
         self._keys = keys
 

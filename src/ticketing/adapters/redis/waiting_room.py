@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 
+from ticketing.adapters.redis.client import RedisClient
 from ticketing.adapters.redis.keys import Keys
 from ticketing.adapters.redis.rate_limits import RateArgs
 from ticketing.adapters.redis.replies import integer, ms_to_datetime, text
@@ -54,7 +54,7 @@ def pace_args(policy: QueuePolicy) -> list[float]:
 
 
 class RedisWaitingRoom:
-    def __init__(self, redis: Redis, keys: Keys, scripts: Scripts, rates: RateArgs) -> None:
+    def __init__(self, redis: RedisClient, keys: Keys, scripts: Scripts, rates: RateArgs) -> None:
         self._redis = redis
         self._keys = keys
         self._scripts = scripts
