@@ -12,7 +12,12 @@ DB_USER_SQL := CREATE USER IF NOT EXISTS 'ticketing'@'localhost' IDENTIFIED BY '
 run: install db-user  ## broker, migrations, demo event, API on 127.0.0.1:8000 and every worker
 	$(UV) run ticketing dev
 
-test: install db-user lint compose-tools  ## every check and the whole test suite
+cluster: install db-user cluster-tools  ## Redis Cluster (3+3), 2 API replicas behind HAProxy on 127.0.0.1:8000, 2x every worker
+	TICKETING_ENVIRONMENT=$${TICKETING_ENVIRONMENT:-development} \
+	TICKETING_DATABASE_URL=$${TICKETING_DATABASE_URL:-mysql+asyncmy://ticketing:ticketing@127.0.0.1:3306/ticketing_cluster} \
+	$(UV) run ticketing cluster
+
+test: install db-user lint compose-tools cluster-tools  ## every check and the whole test suite
 	$(UV) run pytest
 
 $(UV):
@@ -82,7 +87,16 @@ compose-tools:
 		{ $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose; }; }
 	@command -v docker-compose >/dev/null 2>&1 || { echo "could not install docker-compose: apt-get install docker-compose"; exit 1; }
 
-.PHONY: bench bench-tools compose-tools
+# HAProxy and Redis (redis-server, redis-cli) from Debian for `make cluster` and its tests.
+cluster-tools:
+	@command -v haproxy >/dev/null 2>&1 && command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1 || { \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo "sudo -n"); \
+		echo "installing haproxy and redis (apt-get)"; \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy redis-server redis-tools >/dev/null 2>&1 || \
+		{ $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy redis-server redis-tools; }; }
+	@command -v haproxy >/dev/null 2>&1 || { echo "could not install haproxy: apt-get install haproxy"; exit 1; }
+
+.PHONY: bench bench-tools compose-tools cluster cluster-tools
 
 bench: install db-user bench-tools  ## load tests on a fresh stack of its own (~5-8 min); BENCH_SCALE=0.1 for a smoke run
 	$(UV) run python -m bench.run

@@ -1,4 +1,4 @@
-"""Command line: ``ticketing dev|api|worker|migrate|seed-demo|token|check|dlq|probe``."""
+"""Command line: ``ticketing dev|cluster|api|worker|migrate|seed-demo|token|check|dlq|probe``."""
 
 from __future__ import annotations
 
@@ -18,6 +18,12 @@ def _dev(settings: Settings) -> int:
 
 
 APP_FACTORY = "ticketing.api.app:app_from_env"
+
+
+def _cluster(settings: Settings) -> int:
+    from ticketing.devtools.cluster import run_cluster
+
+    return run_cluster(settings)
 
 
 def refuse_development_defaults(settings: Settings) -> None:
@@ -238,10 +244,11 @@ def _probe(settings: Settings, timeout_s: float) -> int:
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ticketing", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("dev", help="broker, migrations, demo data, API and every worker")
+    sub.add_parser("cluster", help="the scale-out topology: Redis Cluster, API replicas behind HAProxy, 2x workers")
     api = sub.add_parser("api", help="serve the HTTP API")
     api.add_argument("--workers", type=int, default=1, help="server processes")
     api.add_argument("--server", choices=("granian", "uvicorn"), default="granian")
@@ -274,11 +281,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     dlq_replay.add_argument("--partition", type=int, help="with --offset: the dead-letter topic's partition")
     probe = sub.add_parser("probe", help="healthcheck: does this process's API or metrics port answer?")
     probe.add_argument("--timeout-s", type=float, default=2.0)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
 
     settings = Settings()
     commands: dict[str, Callable[[], int]] = {
         "dev": lambda: _dev(settings),
+        "cluster": lambda: _cluster(settings),
         "api": lambda: _api(settings, args.workers, args.server),
         "worker": lambda: _worker(settings, args.name),
         "migrate": lambda: _migrate(settings),

@@ -19,25 +19,11 @@ def test_the_worker_list_names_exactly_the_runnable_workers() -> None:
 
 
 def test_the_cli_accepts_exactly_the_registered_workers() -> None:
-    parser_choices: tuple[str, ...] = ()
-    original = argparse.ArgumentParser.parse_args
-
-    def capture(self: argparse.ArgumentParser, *args: object, **kwargs: object) -> argparse.Namespace:
-        nonlocal parser_choices
-        sub = next(a for a in self._actions if isinstance(a, argparse._SubParsersAction))
-        worker = sub.choices["worker"]
-        parser_choices = tuple(next(a for a in worker._actions if a.dest == "name").choices or ())
-        raise SystemExit(0)
-
-    argparse.ArgumentParser.parse_args = capture  # type: ignore[assignment,method-assign]
-    try:
-        try:
-            cli.main(["worker", "--help"])
-        except SystemExit:
-            pass
-    finally:
-        argparse.ArgumentParser.parse_args = original  # type: ignore[method-assign]
-    assert parser_choices == WORKER_NAMES
+    parser = cli.build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    worker = commands.choices["worker"]
+    name = next(a for a in worker._actions if a.dest == "name")
+    assert tuple(name.choices or ()) == WORKER_NAMES
 
 
 def test_every_launcher_starts_the_registered_workers() -> None:

@@ -12,6 +12,7 @@ import signal
 import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import FrameType
 
 from ticketing.bootstrap import open_resources
@@ -42,6 +43,8 @@ class Child:
     name: str
     argv: list[str]
     env: dict[str, str]
+    log_path: Path | None = None  # None: output relayed to this terminal, name-prefixed
+    launcher: str = "ticketing dev"
     backoff_initial_s: float = RESTART_BACKOFF_INITIAL_S
     backoff_max_s: float = RESTART_BACKOFF_MAX_S
     stable_after_s: float = RESTART_STABLE_AFTER_S
@@ -57,7 +60,7 @@ class Child:
 
     def start(self, now: float) -> None:
         """Starts the process now; a restart is scheduled only by ``poll`` seeing it exit."""
-        self.process = ChildProcess.spawn(self.name, self.argv, env=self.env)
+        self.process = ChildProcess.spawn(self.name, self.argv, self.log_path, env=self.env)
         self.started_at = now
         self.next_start_at = None
 
@@ -78,7 +81,7 @@ class Child:
         self.backoff_s = min(self.backoff_s * 2, self.backoff_max_s)
         self.restarts += 1
         self.next_start_at = now + delay_s
-        say(f"ticketing dev: {self.name} exited with code {code}; restart {self.restarts} in {delay_s:g} s")
+        say(f"{self.launcher}: {self.name} exited with code {code}; restart {self.restarts} in {delay_s:g} s")
 
 
 def _port_of(bootstrap_servers: str) -> int:
