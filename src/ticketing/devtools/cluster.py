@@ -13,6 +13,7 @@ redis-py's cluster client (``TICKETING_REDIS_CLUSTER=true``). Ctrl-C stops every
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import signal
@@ -323,9 +324,11 @@ class Topology:
 
     @property
     def settings(self) -> Settings:
-        fields = {
-            k.removeprefix("TICKETING_").lower(): v for k, v in self.app_env.items() if k.startswith("TICKETING_")
-        }
+        """The settings the app processes read from ``app_env`` (JSON lists decoded as they would be)."""
+        fields: dict[str, object] = {}
+        for key, value in self.app_env.items():
+            if key.startswith("TICKETING_"):
+                fields[key.removeprefix("TICKETING_").lower()] = json.loads(value) if value.startswith("[") else value
         return Settings.model_validate(fields)
 
     def _log(self, name: str) -> Path | None:

@@ -1,0 +1,1 @@
+"""Proof of the scale-out design on the real topology of `make cluster` (devtools/cluster.py)."""
