@@ -49,12 +49,16 @@ class Plan:
     wrk_duration_s: int
     wrk_connections: int = 64
     wrk_threads: int = 2
+    topology: str = "single"  # BENCH_TOPOLOGY: single (one process tree) or cluster (make cluster's)
 
     @classmethod
     def from_env(cls) -> Plan:
         scale = float(os.environ.get("BENCH_SCALE", "1"))
         if not 0 < scale <= 1:
             raise ValueError(f"BENCH_SCALE must be in (0, 1], got {scale}")
+        topology = os.environ.get("BENCH_TOPOLOGY", "single")
+        if topology not in ("single", "cluster"):
+            raise ValueError(f"BENCH_TOPOLOGY must be single or cluster, got {topology!r}")
 
         def people(n: int, multiple: int = 1, minimum: int = 2) -> int:
             return max(minimum, math.ceil(n * scale / multiple) * multiple)
@@ -71,6 +75,7 @@ class Plan:
             hold_users=people(6000, minimum=100),
             hold_seats_per_user=8,
             wrk_duration_s=int(os.environ.get("BENCH_WRK_DURATION_S", "10")),
+            topology=topology,
         )
 
     @property

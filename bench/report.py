@@ -354,8 +354,13 @@ def markdown(f: Findings, target_list: list[Target]) -> str:
         f"- machine: {m['cpus']} CPUs, load average before {m['load_before']}, idle CPU before "
         f"{m['idle_cpu_before_pct']:.0f}%; load generators (k6, wrk) share the same cores; MariaDB (shared) "
         f"max_connections {db['max_connections']}, {db['connected']} in use before the run",
-        f"- revision {m.get('revision', 'unknown')}; stack: `ticketing api --workers {m['api_workers']}` "
-        "(the CLI's default server) + every worker, advancer tick "
+        f"- revision {m.get('revision', 'unknown')}; stack: "
+        + (
+            "the cluster topology (Redis Cluster 3+3, 2 API replicas behind HAProxy, 2x every worker)"
+            if m.get("topology") == "cluster"
+            else f"`ticketing api --workers {m['api_workers']}` (the CLI's default server) + every worker"
+        )
+        + ", advancer tick "
         f"{m['advancer_tick_ms']} ms, JSON logs at WARNING, fake payment provider; "
         "its own database, Redis key prefix and Kafka topics",
         "",

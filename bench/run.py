@@ -12,7 +12,8 @@ run started is stopped on the way out, also on Ctrl-C or an error. The exit code
 an invariant check fails or a phase could not run; the targets are reported, not asserted.
 
 Env: BENCH_SCALE (0 < s <= 1, scales the crowds; default 1), BENCH_WRK_DURATION_S (default 10),
-BENCH_KEEP_DATA=1 keeps the run's database and Redis keys (kept anyway when a check fails).
+BENCH_KEEP_DATA=1 keeps the run's database and Redis keys (kept anyway when a check fails),
+BENCH_TOPOLOGY=cluster runs it all against the topology of `make cluster` (default: single).
 """
 
 from __future__ import annotations
@@ -196,7 +197,8 @@ def main() -> int:
         "load_before": " ".join(f"{x:.2f}" for x in os.getloadavg()),
         "idle_cpu_before_pct": machine.idle_cpu_pct(),
         "database_connections_before": database_connections(),
-        "api_workers": API_WORKERS,
+        "topology": plan.topology,
+        "api_workers": API_WORKERS if plan.topology == "single" else "2 replicas x 1 behind HAProxy",
         "revision": revision(),
         "advancer_tick_ms": 100,
         "work_dir": str(work_dir),
@@ -206,7 +208,7 @@ def main() -> int:
     log(f"run {run_id}, scale {plan.scale}; logs and load files in {work_dir}")
     stack: Stack | None = None
     try:
-        with running_stack(run_id, work_dir) as stack:
+        with running_stack(run_id, work_dir, plan.topology) as stack:
             log(f"stack up at {stack.base_url} (database {stack.database_url.rsplit('/', 1)[-1]})")
             load_and_check(stack, plan, f, schedules)
             log("stopping the stack")

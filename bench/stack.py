@@ -12,8 +12,10 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -28,6 +30,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from ticketing.adapters.sql.database import drop_database
 from ticketing.devtools.broker import LocalBroker, free_port, start_broker
+from ticketing.devtools.cluster import ClusterPorts, Topology
 from ticketing.devtools.processes import ChildProcess, stop_all
 from ticketing.settings import Settings
 from ticketing.workers import WORKER_NAMES
@@ -71,6 +74,7 @@ class Stack:
     redis_prefix: str
     children: list[ChildProcess] = field(default_factory=list)
     broker: LocalBroker | None = None
+    redis_cluster: bool = False  # a private Redis Cluster, gone with the stack: nothing to delete
 
     def cli(self, *args: str, timeout_s: float = 120.0) -> subprocess.CompletedProcess[str]:
         """Run ``ticketing <args>`` against this stack's settings; raises on a non-zero exit."""
@@ -112,16 +116,14 @@ def _database_url(run_id: str) -> str:
     return url.render_as_string(hide_password=False)
 
 
-def _stack_env(run_id: str, database_url: str, api_port: int, broker: LocalBroker) -> dict[str, str]:
+def _stack_env(run_id: str, database_url: str) -> dict[str, str]:
     """Production-like settings, except the fake payment provider (how payments complete locally)."""
     return {
         **os.environ,
         "TICKETING_DATABASE_URL": database_url,
         "TICKETING_REDIS_KEY_PREFIX": f"bench:{run_id}:",
         "TICKETING_KAFKA_TOPIC_PREFIX": f"bench-{run_id}.",
-        "TICKETING_KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
         "TICKETING_API_HOST": "127.0.0.1",
-        "TICKETING_API_PORT": str(api_port),
         "TICKETING_LOG_LEVEL": "WARNING",
         "TICKETING_LOG_FORMAT": "json",
         "TICKETING_ENVIRONMENT": "development",  # the fake payment provider is development-only
@@ -152,12 +154,24 @@ def _wait_ready(stack: Stack) -> None:
 
 
 @contextmanager
-def running_stack(run_id: str, work_dir: Path) -> Iterator[Stack]:
-    """Broker, migrated database, API (several worker processes) and every worker; all stopped on exit."""
+def running_stack(run_id: str, work_dir: Path, topology: str = "single") -> Iterator[Stack]:
+    """Broker, migrated database, API and every worker; all stopped on exit.
+
+    ``single``: one API process tree (``API_WORKERS`` server processes) and one copy of each
+    worker on the shared Redis. ``cluster``: the topology of ``make cluster`` (a Redis Cluster
+    of its own, API replicas behind HAProxy, two copies of every worker)."""
+    if topology == "cluster":
+        with _cluster_stack(run_id, work_dir) as stack:
+            yield stack
+        return
     database_url = _database_url(run_id)
     broker = start_broker()
     try:
-        env = _stack_env(run_id, database_url, free_port(), broker)
+        env = {
+            **_stack_env(run_id, database_url),
+            "TICKETING_KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
+            "TICKETING_API_PORT": str(free_port()),
+        }
         stack = Stack(
             run_id=run_id,
             work_dir=work_dir,
@@ -184,6 +198,35 @@ def running_stack(run_id: str, work_dir: Path) -> Iterator[Stack]:
         broker.stop()
 
 
+@contextmanager
+def _cluster_stack(run_id: str, work_dir: Path) -> Iterator[Stack]:
+    database_url = _database_url(run_id)
+    env = _stack_env(run_id, database_url)
+    root = Path(tempfile.mkdtemp(prefix=f"ticketing-bench-cluster-{run_id}-"))
+    topology = Topology(env, ClusterPorts.free(), root, log_dir=work_dir)
+    try:
+        topology.start()
+        stack = Stack(
+            run_id=run_id,
+            work_dir=work_dir,
+            env=topology.app_env,
+            base_url=topology.base_url,
+            database_url=database_url,
+            redis_url=topology.redis.url,
+            redis_prefix=env["TICKETING_REDIS_KEY_PREFIX"],
+            broker=topology.broker,
+            redis_cluster=True,
+        )
+        # The Redis nodes count as the service too (CPU shares, liveness); the topology stops them.
+        stack.children = [c.process for c in topology.children.values() if c.process is not None]
+        stack.children += list(topology.redis.nodes.values())
+        _wait_ready(stack)
+        yield stack
+    finally:
+        topology.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def database_connections() -> dict[str, int]:
     """The database server's connection limit and use; the server is shared, and the limit is per server."""
 
@@ -203,6 +246,8 @@ def database_connections() -> dict[str, int]:
 def delete_data(stack: Stack) -> None:
     """Drop this run's database and delete its Redis keys (never FLUSHALL: the Redis is shared)."""
     asyncio.run(drop_database(stack.database_url))
+    if stack.redis_cluster:
+        return
     client = Redis.from_url(stack.redis_url)
     try:
         batch: list[bytes] = []
