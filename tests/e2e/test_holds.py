@@ -4,12 +4,15 @@ import asyncio
 import itertools
 
 import httpx
+import pytest
 import sqlalchemy as sa
 
 from tests.conftest import make_schedule
 from tests.e2e.flows import Auth, admit, hold, seat_states
 from ticketing.adapters.sql import tables
 from ticketing.bootstrap import Resources
+from ticketing.domain.errors import SeatTaken
+from ticketing.domain.ids import SeatNo, UserId
 
 
 async def reservation_rows(res: Resources, schedule_id: int) -> list[tuple[str, str, str]]:
@@ -165,3 +168,18 @@ async def test_a_failed_reservation_write_gives_the_locks_back(
     assert (states["A-1"], states["W-1"]) == ("AVAILABLE", "AVAILABLE")
     assert await app_res.redis.exists(app_res.keys.seat_lock(schedule.id, "A-1")) == 0
     assert (await hold(client, auth, schedule.id, "u", passes["u"], ["A-1", "W-1"])).status_code == 201
+
+
+async def test_the_hold_script_replayed_with_the_same_hold_id_answers_as_the_first_call(
+    client: httpx.AsyncClient, auth: Auth, app_res: Resources
+) -> None:
+    """A Redis client retries a script whose answer was lost (a broken connection, a slot that
+    moved in a failover): the replay must not call the request's own seats taken."""
+    schedule = await make_schedule(app_res, hold_ttl_s=600)
+    await admit(client, auth, app_res, schedule.id, ["buyer"])
+    seats = [SeatNo("A-1"), SeatNo("A-2")]
+    first = await app_res.seat_locks.acquire(schedule.id, UserId("buyer"), "h_replayed", seats, 600_000, 4)
+    again = await app_res.seat_locks.acquire(schedule.id, UserId("buyer"), "h_replayed", seats, 600_000, 4)
+    assert again[1] == first[1], "the same hold, the same expiry"
+    with pytest.raises(SeatTaken):
+        await app_res.seat_locks.acquire(schedule.id, UserId("buyer"), "h_other", seats, 600_000, 4)

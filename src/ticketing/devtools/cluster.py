@@ -123,9 +123,12 @@ def plan_processes(ports: ClusterPorts) -> list[ProcessSpec]:
 
 
 def haproxy_config(ports: ClusterPorts) -> str:
-    """HAProxy in front of the API replicas: a replica failing /readyz, or dead, leaves the
-    rotation within a second or two; a request is retried on another replica only when its
-    connection could not be made (never after it was sent: a hold is not sent twice)."""
+    """HAProxy in front of the API replicas: a dead or hung replica leaves the rotation within
+    about three seconds (its connections refused at once are retried on the other replica
+    meanwhile); a request is retried elsewhere only when its connection could not be made,
+    never after it was sent (a hold is not sent twice). The check asks /healthz, not /readyz:
+    a replica whose Redis or database is down answers 503 + Retry-After itself, and a
+    /readyz slowed by a stampede must not take every replica out at once."""
     servers = "\n".join(f"    server api-{i + 1} 127.0.0.1:{port} check" for i, port in enumerate(ports.api))
     return f"""global
     maxconn 8000
@@ -146,9 +149,10 @@ frontend sale
 
 backend api
     balance leastconn
-    option httpchk GET /readyz
+    option httpchk GET /healthz
     http-check expect status 200
-    default-server inter 500ms fall 2 rise 2
+    timeout check 2s
+    default-server inter 1s fall 3 rise 2
 {servers}
 """
 

@@ -13,6 +13,7 @@
 -- KEYS[8..] seat lock keys
 -- ARGV[1] user id   ARGV[2] hold id   ARGV[3] hold ttl ms   ARGV[4] max seats per user
 -- ARGV[5] rate interval ms   ARGV[6] burst   ARGV[7..] seat numbers, in the same order as the lock keys
+-- A replay of the same hold id (every lock already its own) answers as the first call did.
 -- Returns {1, pass_expiry_ms, hold_expiry_ms} | {0, taken seat...} | {-1} no live pass
 --         | {-2, seats the user already has} | {-3} seat state lost, being rebuilt
 --         | {-4} the hold id was voided | {-5, wait_ms} over the rate limit (counted first, nothing done)
@@ -32,6 +33,24 @@ end
 local user, hold_id = ARGV[1], ARGV[2]
 local ttl, max_seats = tonumber(ARGV[3]), tonumber(ARGV[4])
 local n = #KEYS - 7
+
+-- A replay of this very request: a client retried the call after its answer was lost (a
+-- broken connection, a slot that moved in a failover). Hold ids are made per request, so
+-- every lock already holding this id means the first call took them: answer as it did,
+-- never "taken" for the request's own seats.
+local replay = n > 0
+for i = 1, n do
+  if redis.call('GET', KEYS[7 + i]) ~= hold_id then
+    replay = false
+    break
+  end
+end
+if replay then
+  local expiry = redis.call('ZSCORE', KEYS[2], n .. '|' .. hold_id)
+  if expiry then
+    return {1, tonumber(redis.call('ZSCORE', KEYS[1], user) or now), tonumber(expiry)}
+  end
+end
 
 local pass_expiry = redis.call('ZSCORE', KEYS[1], user)
 if not pass_expiry or tonumber(pass_expiry) <= now then
