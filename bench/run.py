@@ -179,6 +179,9 @@ def keep_data(stack: Stack, f: Findings) -> None:
 
 def _interrupt(signum: int, _frame: FrameType | None) -> None:
     # SIGTERM behaves like Ctrl-C: the finally blocks stop every process this run started.
+    # Once: a second signal raised inside that clean-up would abort it and leave processes behind.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     raise KeyboardInterrupt(f"signal {signum}")
 
 
