@@ -43,9 +43,17 @@ async def admit(
 
 
 async def hold(
-    client: httpx.AsyncClient, auth: Auth, schedule_id: int, user: str, pass_token: str | None, seats: Sequence[str]
+    client: httpx.AsyncClient,
+    auth: Auth,
+    schedule_id: int,
+    user: str,
+    pass_token: str | None,
+    seats: Sequence[str],
+    key: str | None = None,
 ) -> httpx.Response:
+    """Ask for a hold; with ``key``, as a retryable request (its Idempotency-Key)."""
     headers = auth(user) | ({"X-Queue-Pass": pass_token} if pass_token else {})
+    headers |= {"Idempotency-Key": key} if key else {}
     return await client.post(f"/api/v1/schedules/{schedule_id}/holds", json={"seat_nos": list(seats)}, headers=headers)
 
 

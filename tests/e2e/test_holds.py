@@ -12,6 +12,7 @@ from tests.e2e.flows import Auth, admit, hold, seat_states
 from ticketing.adapters.sql import tables
 from ticketing.bootstrap import Resources
 from ticketing.domain.errors import SeatTaken
+from ticketing.domain.holds import hold_id_for
 from ticketing.domain.ids import SeatNo, UserId
 
 
@@ -183,3 +184,56 @@ async def test_the_hold_script_replayed_with_the_same_hold_id_answers_as_the_fir
     assert again[1] == first[1], "the same hold, the same expiry"
     with pytest.raises(SeatTaken):
         await app_res.seat_locks.acquire(schedule.id, UserId("buyer"), "h_other", seats, 600_000, 4)
+
+
+async def test_a_hold_retried_with_its_key_after_the_process_died_mid_hold_gets_the_seats(
+    client: httpx.AsyncClient, auth: Auth, app_res: Resources
+) -> None:
+    """An API process killed between the lock script and the insert: the locks stay, no row
+    is written, the answer never comes. The buyer's retry, with the same Idempotency-Key,
+    reaches another process and must get those very seats, not 409 for its own locks."""
+    schedule = await make_schedule(app_res, hold_ttl_s=600)
+    passes = await admit(client, auth, app_res, schedule.id, ["buyer"])
+    seats = (SeatNo("A-1"), SeatNo("A-2"))
+    first_call = hold_id_for(schedule.id, UserId("buyer"), seats, "k-1")
+    await app_res.seat_locks.acquire(schedule.id, UserId("buyer"), first_call, seats, 600_000, 4)
+
+    retry = await hold(client, auth, schedule.id, "buyer", passes["buyer"], ["A-2", "A-1"], key="k-1")
+
+    assert retry.status_code == 201, retry.text
+    assert retry.json()["hold_id"] == first_call
+    assert sorted(await reservation_rows(app_res, schedule.id)) == [
+        (first_call, "A-1", "HELD"),
+        (first_call, "A-2", "HELD"),
+    ]
+
+
+async def test_a_hold_retried_with_its_key_after_a_lost_answer_is_the_same_hold(
+    client: httpx.AsyncClient, auth: Auth, app_res: Resources
+) -> None:
+    schedule = await make_schedule(app_res)
+    passes = await admit(client, auth, app_res, schedule.id, ["buyer"])
+    first = await hold(client, auth, schedule.id, "buyer", passes["buyer"], ["B-1"], key="k-2")
+    again = await hold(client, auth, schedule.id, "buyer", passes["buyer"], ["B-1"], key="k-2")
+    assert (first.status_code, again.status_code) == (201, 201), again.text
+    assert again.json() == first.json()
+    assert len(await reservation_rows(app_res, schedule.id)) == 1
+
+
+async def test_a_key_whose_hold_was_released_is_spent_and_takes_nothing(
+    client: httpx.AsyncClient, auth: Auth, app_res: Resources
+) -> None:
+    schedule = await make_schedule(app_res)
+    passes = await admit(client, auth, app_res, schedule.id, ["buyer"])
+    first = await hold(client, auth, schedule.id, "buyer", passes["buyer"], ["B-3"], key="k-3")
+    released = await client.delete(f"/api/v1/holds/{first.json()['hold_id']}", headers=auth("buyer"))
+    assert released.status_code == 204
+
+    again = await hold(client, auth, schedule.id, "buyer", passes["buyer"], ["B-3"], key="k-3")
+
+    assert again.status_code == 409
+    assert again.json()["code"] == "IDEMPOTENCY_KEY_SPENT"
+    assert (await seat_states(client, schedule.id))["B-3"] == "AVAILABLE"
+    assert await app_res.redis.exists(app_res.keys.seat_lock(schedule.id, "B-3")) == 0
+    fresh = await hold(client, auth, schedule.id, "buyer", passes["buyer"], ["B-3"], key="k-4")
+    assert fresh.status_code == 201

@@ -7,7 +7,8 @@
     row = await sale.finish("kill confirm-consumer mid-sale")
 
 Every buyer enters the waiting room, polls at the pace the server gives (``poll_after_ms``,
-capped), holds one seat of its own, asks for a payment order with a fixed Idempotency-Key
+capped), holds one seat of its own (the hold with an Idempotency-Key of its own, so the
+retry of a hold whose answer was lost is the same hold), asks for a payment order with a fixed Idempotency-Key
 and has the development payment provider complete it (which calls the real webhook).
 
 During a fault a buyer retries like a real client: a transport error, a timeout, a 429 or a
@@ -120,6 +121,7 @@ class BuyerResult:
     user: str
     seat_no: str
     idempotency_key: str
+    hold_key: str = field(default_factory=lambda: f"hold-{uuid.uuid4().hex}")  # one hold request, however often sent
     rival: int | None = None  # a contender: the index of the buyer whose seat it wants
     outcome: str = "pending"
     stage: str = "queue"
@@ -504,7 +506,7 @@ class Sale:
                     path,
                     deadline,
                     json={"seat_nos": [b.seat_no]},
-                    headers={"X-Queue-Pass": pass_token},
+                    headers={"X-Queue-Pass": pass_token, "Idempotency-Key": b.hold_key},
                 )
                 if b.rival is None or a.code != "SEAT_TAKEN" or a.retried:
                     break

@@ -178,6 +178,11 @@ class IdempotencyKeyReused(Unprocessable):
     title = "This Idempotency-Key was already used for another hold"
 
 
+class IdempotencyKeySpent(Conflict):
+    code = "IDEMPOTENCY_KEY_SPENT"
+    title = "This Idempotency-Key's hold is over (released, expired or being paid); send a new key"
+
+
 class RateLimited(TooManyRequests):
     code = "RATE_LIMITED"
     title = "Too many requests of this kind from this caller; see Retry-After"

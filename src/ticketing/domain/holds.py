@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
-from collections.abc import Container, Iterable
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -30,6 +31,17 @@ class Hold:
 
 def new_hold_id() -> str:
     return "h_" + uuid.uuid4().hex
+
+
+def hold_id_for(schedule_id: ScheduleId, user: UserId, seat_nos: Sequence[SeatNo], request_key: str | None) -> str:
+    """The hold id of one hold request. Without a key, a new one per call; with the
+    client's Idempotency-Key, the same one for the same buyer, key and seats, so a retry
+    whose first answer was lost (its API process died, its connection broke) is the same
+    hold: it takes over the locks the first call took instead of being refused its own seats."""
+    if request_key is None:
+        return new_hold_id()
+    named = "\x1f".join((str(schedule_id), user, request_key, ",".join(sorted(seat_nos))))
+    return "h_" + hashlib.sha256(named.encode()).hexdigest()[:32]
 
 
 def requested_seats(seat_nos: Iterable[str], known: Container[str], max_seats_per_user: int) -> tuple[SeatNo, ...]:

@@ -26,7 +26,7 @@ def error_number(exc: BaseException) -> int | None:
     return args[0] if args and isinstance(args[0], int) else None
 
 
-def is_duplicate_key(exc: DBAPIError) -> bool:
+def is_duplicate_key(exc: BaseException) -> bool:
     return error_number(exc) == ER_DUP_ENTRY
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ticketing.adapters.sql import tables as t
 from ticketing.adapters.sql.database import Database
+from ticketing.adapters.sql.errors import is_duplicate_key
 from ticketing.adapters.sql.times import from_db_time, to_db_time
 from ticketing.adapters.sql.transient import RetryPolicy
 from ticketing.domain.holds import Hold
@@ -76,17 +77,24 @@ class SqlReservations:
         self._db = db
         self._retry = retry
 
-    async def add_hold(self, hold: Hold, now: datetime) -> None:
+    async def add_hold(self, hold: Hold, now: datetime) -> bool:
         """One HELD row per seat, in seat order, as one multi-row INSERT: atomic by itself,
         so it runs in autocommit on the bare driver (see DriverPool), one round trip. The
-        SQL text is cached per row count; compiling it per hold cost a tenth of the CPU."""
+        SQL text is cached per row count; compiling it per hold cost a tenth of the CPU.
+        False, writing nothing, when this hold id already has rows (a retried request)."""
         db_now = to_db_time(now)
         expires_at, pass_expires_at = to_db_time(hold.expires_at), to_db_time(hold.pass_expires_at)
         params: list[object] = []
         for seat in sorted(hold.seat_nos):
             params += [hold.schedule_id, seat, hold.user, hold.hold_id, ReservationStatus.HELD.value]
             params += [expires_at, pass_expires_at, db_now, db_now]
-        await self._db.driver.execute(_insert_sql(len(hold.seat_nos)), params)
+        try:
+            await self._db.driver.execute(_insert_sql(len(hold.seat_nos)), params)
+        except Exception as exc:
+            if is_duplicate_key(exc):  # uq_reservation_hold_seat: only the hold id can repeat
+                return False
+            raise
+        return True
 
     async def get_hold(self, hold_id: str) -> HoldRecord | None:
         async with self._db.auto.connect() as conn:

@@ -28,15 +28,18 @@ HoldIdPath = Annotated[str, Path(min_length=1, max_length=40, pattern=r"^[A-Za-z
     status_code=201,
     responses={201: {"model": HoldOut, "description": "every requested seat is held"}},
     path_ids=("schedule_id",),
-    headers=("X-Queue-Pass",),
+    headers=("X-Queue-Pass", "Idempotency-Key"),
     request_body=HoldIn,
 )
 async def hold_seats(request: Request) -> Response:
-    """All requested seats or none. 409 SEAT_TAKEN names the seats already held or sold."""
+    """All requested seats or none. 409 SEAT_TAKEN names the seats already held or sold.
+    With an Idempotency-Key, a retry of the same seats is the same hold (a lost answer is
+    safe to ask again); 409 IDEMPOTENCY_KEY_SPENT once that hold is over."""
     res = requests.resources(request)
     user = requests.principal(request)
     schedule_id = ScheduleId(requests.path_id(request, "schedule_id"))
     pass_token = requests.header(request, "x-queue-pass", 2048)
+    request_key = requests.header(request, "idempotency-key", 128) or None
     body = await requests.body(request, HoldIn)
     try:
         with rate_limits.refusals(res, Action.HOLD):
@@ -52,6 +55,7 @@ async def hold_seats(request: Request) -> Response:
                 user.user_id,
                 body.seat_nos,
                 pass_token,
+                request_key,
             )
     except TicketingError as exc:
         res.metrics.holds_total.labels(exc.code.lower()).inc()
