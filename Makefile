@@ -17,7 +17,7 @@ cluster: install db-user cluster-tools  ## Redis Cluster (3+3), 2 API replicas b
 	TICKETING_DATABASE_URL=$${TICKETING_DATABASE_URL:-mysql+asyncmy://ticketing:ticketing@127.0.0.1:3306/ticketing_cluster} \
 	$(UV) run ticketing cluster
 
-test: install db-user lint compose-tools cluster-tools  ## every check and the whole test suite
+test: install db-user lint compose-tools cluster-tools browser-tools  ## every check and the whole test suite
 	$(UV) run pytest
 
 $(UV):
@@ -96,7 +96,17 @@ cluster-tools:
 		{ $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy redis-server redis-tools; }; }
 	@command -v haproxy >/dev/null 2>&1 || { echo "could not install haproxy: apt-get install haproxy"; exit 1; }
 
-.PHONY: bench bench-tools compose-tools cluster cluster-tools
+# Debian's Chromium for the browser tests: Playwright drives it (it never downloads a browser here),
+# and a CJK font so the Korean pages (and their screenshots) show their letters.
+browser-tools:
+	@test -x /usr/bin/chromium && ls /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc >/dev/null 2>&1 || { \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo "sudo -n"); \
+		echo "installing chromium and fonts-noto-cjk (apt-get)"; \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null 2>&1 || \
+		{ $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk; }; }
+	@test -x /usr/bin/chromium || { echo "could not install chromium: apt-get install chromium"; exit 1; }
+
+.PHONY: bench bench-tools browser-tools compose-tools cluster cluster-tools
 
 bench: install db-user bench-tools  ## load tests on a fresh stack of its own (~5-8 min); BENCH_SCALE=0.1 for a smoke run
 	$(UV) run python -m bench.run

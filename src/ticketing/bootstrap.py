@@ -31,11 +31,11 @@ from ticketing.adapters.payment_provider import FakePaymentProvider, Unconfigure
 from ticketing.adapters.redis.audit import RedisAudit
 from ticketing.adapters.redis.client import RedisClient, connect
 from ticketing.adapters.redis.client import close as close_redis
+from ticketing.adapters.redis.event_hub import EventHub
 from ticketing.adapters.redis.keys import Keys
 from ticketing.adapters.redis.outbox_signal import RedisOutboxSignal
 from ticketing.adapters.redis.rate_limits import RateArgs, RedisRateLimiter
 from ticketing.adapters.redis.scripts import Scripts
-from ticketing.adapters.redis.seat_events import SeatEventHub
 from ticketing.adapters.redis.seat_locks import RedisSeatLocks
 from ticketing.adapters.redis.seat_map import RedisSeatMap
 from ticketing.adapters.redis.waiting_room import RedisWaitingRoom
@@ -98,7 +98,8 @@ class Resources:
     waiting_room: RedisWaitingRoom
     seat_map: RedisSeatMap
     seat_locks: RedisSeatLocks
-    seat_events: SeatEventHub
+    seat_events: EventHub
+    queue_events: EventHub
     reservations: SqlReservations
     payments: SqlPayments
     tx: SqlTransactions
@@ -223,7 +224,8 @@ async def open_resources(settings: Settings, metrics: Metrics | None = None) -> 
         waiting_room=RedisWaitingRoom(redis, keys, scripts, rates),
         seat_map=RedisSeatMap(redis, keys),
         seat_locks=seat_locks,
-        seat_events=SeatEventHub(redis, keys),
+        seat_events=EventHub(redis, keys.seat_events),
+        queue_events=EventHub(redis, keys.queue_events),
         reservations=SqlReservations(database, retry),
         payments=SqlPayments(database, retry),
         tx=SqlTransactions(engine, retry),
@@ -257,6 +259,7 @@ async def open_resources(settings: Settings, metrics: Metrics | None = None) -> 
     finally:
         await resources.abandoned_holds.close()
         await resources.seat_events.close()
+        await resources.queue_events.close()
         await resources.outbox_signal.close()
         await resources.publisher.close()
         await close_redis(redis)

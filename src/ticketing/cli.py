@@ -34,7 +34,8 @@ def refuse_development_defaults(settings: Settings) -> None:
         raise SystemExit(
             "refusing to start: "
             + "; ".join(found)
-            + ". Set real secrets and TICKETING_FAKE_PAYMENTS_ENABLED=false (README, Configuration), or set"
+            + ". Set real secrets, TICKETING_FAKE_PAYMENTS_ENABLED=false and TICKETING_DEV_LOGIN_ENABLED=false"
+            " (README, Configuration), or set"
             " TICKETING_ENVIRONMENT=development for local use (`make run` / `ticketing dev` do)."
         )
 

@@ -72,6 +72,9 @@ class Settings(BaseSettings):
         default=300, ge=1, description="a webhook signed further than this from now is refused (replays)"
     )
     fake_payments_enabled: bool = True
+    dev_login_enabled: bool = Field(
+        default=True, description="POST /api/v1/dev/login issues a token for any user name (the demo pages' sign-in)"
+    )
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000
@@ -150,8 +153,9 @@ class Settings(BaseSettings):
     network_timeout_s: float = Field(default=2.0, gt=0)
 
     def development_only(self) -> list[str]:
-        """What in this configuration is fit for development only: the built-in secrets, and
-        the fake payment provider (which lets anyone mark an order paid)."""
+        """What in this configuration is fit for development only: the built-in secrets, the
+        fake payment provider (which lets anyone mark an order paid) and the development
+        sign-in (which lets anyone be anyone)."""
         found = []
         if self.jwt_secret == DEV_JWT_SECRET and self.jwt_public_key is None and self.jwt_jwks_url is None:
             found.append("TICKETING_JWT_SECRET is the development secret")
@@ -161,6 +165,8 @@ class Settings(BaseSettings):
             found.append("TICKETING_WEBHOOK_SECRET is the development secret")
         if self.fake_payments_enabled:
             found.append("TICKETING_FAKE_PAYMENTS_ENABLED is on")
+        if self.dev_login_enabled:
+            found.append("TICKETING_DEV_LOGIN_ENABLED is on")
         return found
 
     @property

@@ -16,6 +16,7 @@ REAL = {
     "TICKETING_PASS_TOKEN_SECRET": "p" * 40,
     "TICKETING_WEBHOOK_SECRET": "w" * 40,
     "TICKETING_FAKE_PAYMENTS_ENABLED": "false",
+    "TICKETING_DEV_LOGIN_ENABLED": "false",
 }
 
 
@@ -32,6 +33,7 @@ def ticketing(args: list[str], env: dict[str, str], timeout_s: float = 20) -> su
         {},  # every default: the built-in secrets and the fake provider
         {**REAL, "TICKETING_JWT_SECRET": ""},  # one built-in secret left (empty: the default)
         {**REAL, "TICKETING_FAKE_PAYMENTS_ENABLED": "true"},
+        {**REAL, "TICKETING_DEV_LOGIN_ENABLED": "true"},
     ],
 )
 def test_api_and_workers_refuse_development_defaults_unless_asked(args: list[str], unsafe: dict[str, str]) -> None:
@@ -51,4 +53,5 @@ def test_what_counts_as_development_only() -> None:
         "TICKETING_PASS_TOKEN_SECRET",
         "TICKETING_WEBHOOK_SECRET",
         "TICKETING_FAKE_PAYMENTS_ENABLED",
+        "TICKETING_DEV_LOGIN_ENABLED",
     ]

@@ -53,6 +53,7 @@ def test_every_ticketing_variable_the_compose_file_sets_is_a_setting(compose: di
             )
             assert settings.is_production
             assert not settings.fake_payments_enabled
+            assert not settings.dev_login_enabled
 
 
 def test_every_worker_runs_and_the_confirm_consumer_twice(compose: dict[str, Any]) -> None:

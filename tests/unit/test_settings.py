@@ -1,4 +1,4 @@
-"""Production mode refuses development secrets and the fake payment provider."""
+"""Production mode refuses development secrets, the fake payment provider and the development sign-in."""
 
 import pytest
 from pydantic import ValidationError
@@ -10,6 +10,7 @@ SAFE = {
     "pass_token_secret": "b" * 40,
     "webhook_secret": "c" * 40,
     "fake_payments_enabled": False,
+    "dev_login_enabled": False,
 }
 
 
@@ -31,6 +32,11 @@ def test_production_mode_refuses_each_development_secret(field: str) -> None:
 def test_production_mode_refuses_the_fake_payment_provider() -> None:
     with pytest.raises(ValidationError, match="FAKE_PAYMENTS"):
         Settings(environment="production", **{**SAFE, "fake_payments_enabled": True})
+
+
+def test_production_mode_refuses_the_development_sign_in() -> None:
+    with pytest.raises(ValidationError, match="DEV_LOGIN"):
+        Settings(environment="production", **{**SAFE, "dev_login_enabled": True})
 
 
 def test_settings_read_the_ticketing_prefix(monkeypatch: pytest.MonkeyPatch) -> None:

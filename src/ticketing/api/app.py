@@ -12,8 +12,20 @@ from fastapi import FastAPI
 from ticketing.api.client_address import ClientAddresses
 from ticketing.api.middleware import RequestContext
 from ticketing.api.problems import PROBLEM_RESPONSES, install_problem_handlers
-from ticketing.api.routes import catalog, dev_payments, health, holds, payments, queue, reservations, seat_stream
+from ticketing.api.routes import (
+    catalog,
+    dev_login,
+    dev_payments,
+    health,
+    holds,
+    payments,
+    queue,
+    queue_stream,
+    reservations,
+    seat_stream,
+)
 from ticketing.api.stream_slots import StreamSlots
+from ticketing.api.web import pages
 from ticketing.bootstrap import open_resources
 from ticketing.observability.logging import configure_logging
 from ticketing.observability.metrics import Metrics, serve_metrics
@@ -52,9 +64,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router, responses=PROBLEM_RESPONSES)
     if settings.api_metrics_port == 0:
         app.include_router(health.metrics_router)
-    routers = [catalog, queue, seat_stream, holds, payments, reservations]
-    for module in [*routers, *([dev_payments] if settings.fake_payments_enabled else [])]:
+    routers = [catalog, queue, queue_stream, seat_stream, holds, payments, reservations]
+    routers += [dev_payments] if settings.fake_payments_enabled else []
+    routers += [dev_login] if settings.dev_login_enabled else []
+    for module in routers:
         app.include_router(module.router, responses=PROBLEM_RESPONSES)
+    app.include_router(pages.router)
+    if settings.fake_payments_enabled:
+        app.include_router(pages.dev_router)
+    app.mount("/static", pages.static_files(), name="static")
     app.router.routes[0:0] = [*queue.hot.front, *holds.hot.front, *catalog.hot.front]  # see api/hot_routes.py
     app.add_middleware(RequestContext, metrics=metrics)
     return app

@@ -105,6 +105,7 @@ class SeatMapOut(BaseModel):
 
 class WaitingOut(BaseModel):
     status: Literal["WAITING"] = "WAITING"
+    ticket: int = Field(description="my ticket number; the queue stream's `served` reaching it means my turn")
     position: int
     ahead: int
     eta_s: int
@@ -167,6 +168,16 @@ class WebhookAck(BaseModel):
 
 class FakeCompletionIn(Strict):
     outcome: Literal["PAID", "FAILED"]
+
+
+class DevLoginIn(Strict):
+    user_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
+    admin: bool = False
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 (the scheme's name, not a secret)
 
 
 class ReservationOut(BaseModel):

@@ -126,6 +126,7 @@ def _banner(settings: Settings, schedule_id: str, metrics_ports: dict[str, int])
     )
     return f"""
   Ticketing is running (Ctrl-C stops everything).
+    Buy        {base}/            (sign in with any name; the demo sale is open)
     API        {base}/api/v1/events
     Docs       {base}/docs
     Health     {base}/readyz      Metrics {base}/metrics

@@ -36,6 +36,18 @@ class Waiting:
 
 
 @dataclass(frozen=True, slots=True)
+class LineProgress:
+    """How far a line has been served: every ticket up to ``served`` has been admitted (or
+    left), so a waiter holding ticket T has at most T - served - 1 people ahead of it."""
+
+    served: int
+    per_s: float
+
+    def ahead_of(self, ticket: int) -> int:
+        return max(0, ticket - self.served - 1)
+
+
+@dataclass(frozen=True, slots=True)
 class Admitted:
     pass_expires_at: datetime
 

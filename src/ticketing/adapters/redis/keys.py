@@ -55,6 +55,10 @@ class Keys:
         """LIST of admitted ticket numbers in admission order (the FIFO audit trail)."""
         return f"{self.prefix}queue:admitted:{{{s}}}"
 
+    def queue_events(self, s: ScheduleId) -> str:
+        """Pub/sub channel: after each tick that admitted someone, the last ticket admitted."""
+        return f"{self.prefix}queue:events:{{{s}}}"
+
     def outbox_wake(self) -> str:
         """Pub/sub channel: a new outbox row was committed; relays wake up at once."""
         return f"{self.prefix}outbox:wake"

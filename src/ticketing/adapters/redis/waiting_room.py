@@ -21,6 +21,7 @@ from ticketing.domain.rate_limits import Action, identity, over_limit
 from ticketing.domain.waiting_room import (
     Admitted,
     AskedTooEarly,
+    LineProgress,
     NotInQueue,
     PollFloor,
     QueueStatus,
@@ -97,10 +98,25 @@ class RedisWaitingRoom:
     async def advance(self, schedule_id: ScheduleId, policy: QueuePolicy) -> TickResult:
         k = self._keys
         reply = await self._scripts.advance(
-            keys=[k.queue(schedule_id), k.passes(schedule_id), k.queue_rate(schedule_id), k.admissions(schedule_id)],
+            keys=[
+                k.queue(schedule_id),
+                k.passes(schedule_id),
+                k.queue_rate(schedule_id),
+                k.admissions(schedule_id),
+                k.queue_events(schedule_id),
+            ],
             args=[policy.capacity, policy.pass_ttl_s * 1000, policy.admit_per_tick],
         )
         return TickResult(*(integer(x) for x in reply))
+
+    async def line(self, schedule_id: ScheduleId) -> LineProgress:
+        """How far the line has been served: the last ticket admitted, and the admission rate."""
+        k = self._keys
+        async with self._redis.pipeline(transaction=False) as pipe:  # one slot, one round trip; no MULTI on a cluster
+            pipe.lindex(k.admissions(schedule_id), -1)
+            pipe.hget(k.queue_rate(schedule_id), "per_s")
+            served, per_s = await pipe.execute()
+        return LineProgress(int(served or 0), float(per_s or 0))
 
     async def waiting_count(self, schedule_id: ScheduleId) -> int:
         return int(await self._redis.zcard(self._keys.queue(schedule_id)))

@@ -28,7 +28,11 @@ def queue_out(answer: QueueAnswer) -> QueueOut:
         return AdmittedOut(pass_token=answer.pass_token, pass_expires_at=answer.pass_expires_at)
     if isinstance(answer, Waiting):
         return WaitingOut(
-            position=answer.position, ahead=answer.ahead, eta_s=answer.eta_s, poll_after_ms=answer.poll_after_ms
+            ticket=answer.ticket,
+            position=answer.position,
+            ahead=answer.ahead,
+            eta_s=answer.eta_s,
+            poll_after_ms=answer.poll_after_ms,
         )
     return NotInQueueOut()
 

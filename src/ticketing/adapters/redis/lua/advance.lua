@@ -6,7 +6,10 @@
 -- while people are waiting, in windows of >= 2 s, smoothed 50/50 with the last value.
 -- Every admitted ticket number is appended to an audit list (the last 1,000,000 kept)
 -- so anyone can check afterwards that admission order equals arrival order.
+-- After a tick that admitted someone, the last ticket admitted ("served") and the rate are
+-- published: one message serves every waiting page, which counts its own place from it.
 -- KEYS[1] queue ZSET   KEYS[2] pass ZSET   KEYS[3] rate HASH   KEYS[4] admissions LIST
+-- KEYS[5] queue events channel
 -- ARGV[1] capacity   ARGV[2] pass ttl ms   ARGV[3] admit per tick
 -- Returns {expired, admitted, still_waiting, live_passes}.
 local t = redis.call('TIME')
@@ -53,6 +56,11 @@ if waiting_before > 0 then
 else
   -- Idle time says nothing about the admission rate: restart the window.
   redis.call('HSET', KEYS[3], 'ws', now, 'wc', 0)
+end
+
+if admitted > 0 then
+  local per_s = tonumber(redis.call('HGET', KEYS[3], 'per_s') or '0')
+  redis.call('PUBLISH', KEYS[5], string.format('{"served":%d,"per_s":%.3f}', tonumber(redis.call('LINDEX', KEYS[4], -1)), per_s))
 end
 
 return {expired, admitted, waiting_before - admitted, live + admitted}

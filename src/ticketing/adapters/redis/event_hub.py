@@ -1,30 +1,30 @@
-"""Seat-change fan-out: one Redis pub/sub connection per process, one queue per listener.
-
-Changes published by any API process or worker reach every listener in every process.
+"""Pub/sub fan-out for the live streams: one Redis pub/sub connection per hub and process,
+one queue per listener. A hub serves one kind of channel (seat changes, queue admissions),
+one channel per schedule; what any API process or worker publishes reaches every listener
+in every process.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import structlog
 from redis.asyncio.client import PubSub
 
 from ticketing.adapters.redis.client import RedisClient
-from ticketing.adapters.redis.keys import Keys
 from ticketing.adapters.redis.replies import text
 from ticketing.domain.ids import ScheduleId
 
 QUEUE_LIMIT = 1000
-log = structlog.get_logger("ticketing.seat_events")
+log = structlog.get_logger("ticketing.event_hub")
 
 
-class SeatEventHub:
-    def __init__(self, redis: RedisClient, keys: Keys) -> None:
+class EventHub:
+    def __init__(self, redis: RedisClient, channel_of: Callable[[ScheduleId], str]) -> None:
         self._redis = redis
-        self._keys = keys
+        self._channel_of = channel_of
         self._pubsub: PubSub | None = None
         self._listeners: dict[str, set[asyncio.Queue[bytes | None]]] = {}
         self._reader: asyncio.Task[None] | None = None
@@ -32,9 +32,9 @@ class SeatEventHub:
 
     @contextlib.asynccontextmanager
     async def listen(self, schedule_id: ScheduleId) -> AsyncIterator[asyncio.Queue[bytes | None]]:
-        """A queue of raw change messages for one schedule; ``None`` means the listener fell
+        """A queue of raw messages for one schedule; ``None`` means the listener fell
         behind and must resync. Subscribed before it is handed out, so nothing is missed."""
-        channel = self._keys.seat_events(schedule_id)
+        channel = self._channel_of(schedule_id)
         queue: asyncio.Queue[bytes | None] = asyncio.Queue(QUEUE_LIMIT)
         async with self._lock:
             if self._pubsub is None:
@@ -65,7 +65,7 @@ class SeatEventHub:
             try:
                 message = await pubsub.get_message(timeout=1.0)
             except Exception:
-                log.exception("seat_events_read_failed")
+                log.exception("event_hub_read_failed")
                 await asyncio.sleep(0.5)
                 continue
             if message is None or message.get("type") != "message":
