@@ -7,11 +7,42 @@ cluster slot (``keys.py``); pub/sub messages reach subscribers on every node.
 
 from __future__ import annotations
 
-from typing import TypeAlias
+import asyncio
+from typing import Any, TypeAlias
 
 from redis.asyncio import BlockingConnectionPool, Redis, RedisCluster
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 RedisClient: TypeAlias = Redis | RedisCluster
+
+
+class QueuedRedisCluster(RedisCluster):
+    """redis-py's cluster client, where a call beyond ``max_connections`` in flight waits its
+    turn (at most ``pool_wait_s``) instead of failing.
+
+    The cluster client's pools, one per node, raise MaxConnectionsError at once when full,
+    where the single-node client's BlockingConnectionPool waits. Under a stampede that turned
+    a burst of status polls into 503s from a Redis that was not busy (the cluster bench:
+    22,048 of them). A call holds its turn for as long as it holds a connection, so with at
+    most ``max_connections`` turns no node's pool can run dry. Pipelines (the reconciler's,
+    the dashboard's) take connections without a turn; they are few.
+    """
+
+    def __init__(self, *, max_connections: int, pool_wait_s: float, **kwargs: Any) -> None:
+        super().__init__(max_connections=max_connections, **kwargs)
+        self._turns = asyncio.Semaphore(max_connections)
+        self._turn_wait_s = pool_wait_s
+
+    async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            async with asyncio.timeout(self._turn_wait_s):
+                await self._turns.acquire()
+        except TimeoutError:
+            raise RedisConnectionError("no connection available (every one busy)") from None
+        try:
+            return await super().execute_command(*args, **kwargs)
+        finally:
+            self._turns.release()
 
 
 def connect(url: str, cluster: bool, max_connections: int, pool_wait_s: float, timeout_s: float) -> RedisClient:
@@ -19,9 +50,10 @@ def connect(url: str, cluster: bool, max_connections: int, pool_wait_s: float, t
     if cluster:
         # The cluster client keeps a pool per node, found from CLUSTER SLOTS, follows MOVED
         # and ASK redirections, and re-reads the slot map after a failover.
-        return RedisCluster.from_url(
+        return QueuedRedisCluster.from_url(
             url,
             max_connections=max_connections,
+            pool_wait_s=pool_wait_s,
             socket_timeout=timeout_s,
             socket_connect_timeout=timeout_s,
             driver_info=None,
