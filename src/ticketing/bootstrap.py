@@ -49,6 +49,7 @@ from ticketing.adapters.sql.reservations import SqlReservations
 from ticketing.adapters.sql.seat_truth import SqlSeatTruth
 from ticketing.adapters.sql.transient import RetryPolicy
 from ticketing.adapters.sql.unit_of_work import SqlTransactions
+from ticketing.adapters.ticket_signing import TicketSigner, TicketVerifier
 from ticketing.domain.payments import SettlementPolicy
 from ticketing.observability.metrics import Metrics
 from ticketing.services.abandoned_holds import AbandonedHolds
@@ -110,6 +111,7 @@ class Resources:
     fake_provider: FakePaymentProvider | None
     pass_tokens: PassTokens
     access_tokens: AccessTokens
+    tickets: TicketSigner
     clock: SystemClock
     metrics: Metrics
     audit_records: SqlAudit
@@ -197,6 +199,11 @@ def build_access_tokens(settings: Settings) -> AccessTokens:
     )
 
 
+def build_ticket_verifier(settings: Settings, public_pem: str | None = None) -> TicketVerifier:
+    """Offline ticket checks: with a door's public key, or the configured signing key's public half."""
+    return TicketVerifier(public_pem) if public_pem else TicketSigner(settings.ticket_signing_key)
+
+
 @asynccontextmanager
 async def open_resources(settings: Settings, metrics: Metrics | None = None) -> AsyncIterator[Resources]:
     database = await open_database(
@@ -242,6 +249,7 @@ async def open_resources(settings: Settings, metrics: Metrics | None = None) -> 
         fake_provider=fake,
         pass_tokens=PassTokens(settings.pass_token_secret),
         access_tokens=build_access_tokens(settings),
+        tickets=TicketSigner(settings.ticket_signing_key),
         clock=SystemClock(),
         metrics=metrics,
         audit_records=SqlAudit(engine),

@@ -1,4 +1,4 @@
-"""Command line: ``ticketing dev|cluster|api|worker|migrate|seed-demo|token|check|dlq|probe``."""
+"""Command line: ``ticketing dev|cluster|api|worker|migrate|seed-demo|token|check|dlq|probe|verify-ticket``."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from ticketing.settings import Settings
 from ticketing.workers import WORKER_NAMES
@@ -227,6 +228,24 @@ def _token(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _verify_ticket(settings: Settings, token: str, public_key: str | None) -> int:
+    """Offline, as a door scanner would: 0 and the ticket's claims when the signature is good."""
+    from ticketing.bootstrap import build_ticket_verifier
+    from ticketing.domain.errors import TicketInvalid
+
+    verifier = build_ticket_verifier(settings, Path(public_key).read_text() if public_key else None)
+    try:
+        ticket = verifier.read(token.strip())
+    except TicketInvalid as exc:
+        print(f"INVALID: {exc.detail}", file=sys.stderr)
+        return 1
+    print(
+        f"VALID ticket: reservation {ticket.reservation_id}, schedule {ticket.schedule_id}, seat {ticket.seat_no},"
+        f" for {ticket.user}, issued {ticket.issued_at.isoformat()}"
+    )
+    return 0
+
+
 def _probe(settings: Settings, timeout_s: float) -> int:
     """The container healthcheck: 0 when this process answers -- a worker on its metrics port
     (``TICKETING_METRICS_PORT``), the API on ``/healthz`` -- else 1 with the reason."""
@@ -280,6 +299,9 @@ def build_parser() -> argparse.ArgumentParser:
     dlq_replay.add_argument("--topic", help="one consumed topic (or its .dlq name); default: all")
     dlq_replay.add_argument("--offset", type=int, help="only the letter at this offset of the dead-letter topic")
     dlq_replay.add_argument("--partition", type=int, help="with --offset: the dead-letter topic's partition")
+    verify = sub.add_parser("verify-ticket", help="check a ticket's signature offline (exit 1 if not ours)")
+    verify.add_argument("ticket", help="the ticket (the text of its QR code)")
+    verify.add_argument("--public-key", help="PEM public key file (GET /api/v1/tickets/public-key); default: ours")
     probe = sub.add_parser("probe", help="healthcheck: does this process's API or metrics port answer?")
     probe.add_argument("--timeout-s", type=float, default=2.0)
     return parser
@@ -300,6 +322,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "token": lambda: _token(settings, args),
         "dlq": lambda: _dlq(settings, args),
         "probe": lambda: _probe(settings, args.timeout_s),
+        "verify-ticket": lambda: _verify_ticket(settings, args.ticket, args.public_key),
     }
     return commands[args.command]()
 

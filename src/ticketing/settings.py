@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from enum import StrEnum
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ticketing.domain.rate_limits import Action, Rate
@@ -14,6 +14,12 @@ from ticketing.domain.rate_limits import Action, Rate
 DEV_JWT_SECRET = "dev-only-jwt-secret-change-me-0123456789"  # noqa: S105
 DEV_PASS_SECRET = "dev-only-pass-secret-change-me-0123456789"  # noqa: S105
 DEV_WEBHOOK_SECRET = "dev-only-webhook-secret-change-me-0123456789"  # noqa: S105
+# Development only (refused in production): the Ed25519 key that signs tickets.
+DEV_TICKET_SIGNING_KEY = (
+    "-----BEGIN PRIVATE KEY-----\n"
+    "MC4CAQAwBQYDK2VwBCIEIOnV19c4D7PkdCfdPL9S2ex98cYckyNq1x//qb1OqqBo\n"
+    "-----END PRIVATE KEY-----\n"
+)
 
 
 class Environment(StrEnum):
@@ -68,6 +74,10 @@ class Settings(BaseSettings):
     jwt_leeway_s: int = Field(default=30, ge=0, le=300, description="clock difference forgiven on exp, nbf and iat")
     pass_token_secret: str = DEV_PASS_SECRET
     webhook_secret: str = DEV_WEBHOOK_SECRET
+    ticket_signing_key: str = Field(
+        default=DEV_TICKET_SIGNING_KEY,
+        description="PEM Ed25519 private key that signs tickets; door scanners verify with its public key",
+    )
     webhook_tolerance_s: int = Field(
         default=300, ge=1, description="a webhook signed further than this from now is refused (replays)"
     )
@@ -163,6 +173,8 @@ class Settings(BaseSettings):
             found.append("TICKETING_PASS_TOKEN_SECRET is the development secret")
         if self.webhook_secret == DEV_WEBHOOK_SECRET:
             found.append("TICKETING_WEBHOOK_SECRET is the development secret")
+        if self.ticket_signing_key == DEV_TICKET_SIGNING_KEY:
+            found.append("TICKETING_TICKET_SIGNING_KEY is the development key")
         if self.fake_payments_enabled:
             found.append("TICKETING_FAKE_PAYMENTS_ENABLED is on")
         if self.dev_login_enabled:
@@ -180,6 +192,12 @@ class Settings(BaseSettings):
         if not self.rate_limits_enabled:
             return {}
         return {action: Rate.parse(getattr(self, f"rate_limit_{action.value}")) for action in Action}
+
+    @field_validator("ticket_signing_key")
+    @classmethod
+    def _pem_lines(cls, value: str) -> str:
+        """A PEM may arrive on one line with literal \\n (an .env file holds one line a value)."""
+        return value.replace("\\n", "\n")
 
     @model_validator(mode="after")
     def _rates_are_readable(self) -> Settings:

@@ -11,9 +11,11 @@ from playwright.async_api import BrowserContext, Page, expect
 from tests.browser.conftest import SCREENSHOTS, Site
 
 
-async def sign_in(page: Page, user: str) -> None:
+async def sign_in(page: Page, user: str, admin: bool = False) -> None:
     await page.goto("/login")
     await page.get_by_label("User name").fill(user)
+    if admin:
+        await page.get_by_label("Organiser (admin)").check()
     await page.get_by_role("button", name="Sign in").click()
     await expect(page.locator("#who")).to_have_text(f"Signed in as {user}")
 
@@ -98,6 +100,8 @@ async def test_a_buyer_waits_behind_others_picks_two_seats_pays_and_sees_them_co
     rows = page.locator("#tickets tbody tr")
     await expect(rows).to_have_count(2)
     await expect(rows.filter(has_text="Confirmed")).to_have_count(2)
+    await rows.first.get_by_role("button", name="Show ticket").click()
+    await expect(rows.first.locator("img.qr")).to_be_visible()
     await shot(page, "tickets")
     await watcher.close()
 

@@ -96,6 +96,19 @@ async def webhook(
     )
 
 
+async def buy(
+    client: httpx.AsyncClient, auth: Auth, res: Resources, schedule_id: int, user: str, seats: list[str]
+) -> tuple[str, str]:
+    """Queue, pass, hold and pay (webhook PAID); returns (hold_id, order_no)."""
+    passes = await admit(client, auth, res, schedule_id, [user])
+    r = await hold(client, auth, schedule_id, user, passes[user], seats)
+    assert r.status_code == 201, r.text
+    hold_id = r.json()["hold_id"]
+    order_no = (await order(client, auth, user, hold_id)).json()["order_no"]
+    assert (await webhook(client, res, order_no, "PAID")).status_code == 200
+    return hold_id, order_no
+
+
 async def my_reservations(client: httpx.AsyncClient, auth: Auth, user: str) -> list[dict[str, Any]]:
     r = await client.get("/api/v1/me/reservations", headers=auth(user))
     assert r.status_code == 200, r.text

@@ -12,7 +12,7 @@ import httpx
 import sqlalchemy as sa
 
 from tests.conftest import delete_keys, make_schedule
-from tests.e2e.flows import Auth, admit, eventually, hold, my_reservations, order, seat_states, webhook
+from tests.e2e.flows import Auth, admit, buy, eventually, hold, my_reservations, order, seat_states, webhook
 from ticketing.adapters.sql import tables
 from ticketing.bootstrap import Resources
 from ticketing.domain.messages import CONFIRM_REQUESTED
@@ -20,19 +20,6 @@ from ticketing.workers.confirm_consumer import ConfirmConsumer
 from ticketing.workers.hold_expirer import HoldExpirer
 from ticketing.workers.outbox_relay import OutboxRelay
 from ticketing.workers.refunder import Refunder
-
-
-async def buy(
-    client: httpx.AsyncClient, auth: Auth, res: Resources, schedule_id: int, user: str, seats: list[str]
-) -> tuple[str, str]:
-    """Queue, pass, hold and pay (webhook PAID); returns (hold_id, order_no)."""
-    passes = await admit(client, auth, res, schedule_id, [user])
-    r = await hold(client, auth, schedule_id, user, passes[user], seats)
-    assert r.status_code == 201, r.text
-    hold_id = r.json()["hold_id"]
-    order_no = (await order(client, auth, user, hold_id)).json()["order_no"]
-    assert (await webhook(client, res, order_no, "PAID")).status_code == 200
-    return hold_id, order_no
 
 
 async def hold_statuses(client: httpx.AsyncClient, auth: Auth, user: str, hold_id: str) -> set[str]:

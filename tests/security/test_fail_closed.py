@@ -17,6 +17,11 @@ REAL = {
     "TICKETING_WEBHOOK_SECRET": "w" * 40,
     "TICKETING_FAKE_PAYMENTS_ENABLED": "false",
     "TICKETING_DEV_LOGIN_ENABLED": "false",
+    "TICKETING_TICKET_SIGNING_KEY": (
+        "-----BEGIN PRIVATE KEY-----\n"
+        "MC4CAQAwBQYDK2VwBCIEICgtrqlw88uggXsljS5Euil0SUfELsMakRbGkL3MZwHx\n"
+        "-----END PRIVATE KEY-----\n"
+    ),
 }
 
 
@@ -52,6 +57,7 @@ def test_what_counts_as_development_only() -> None:
         "TICKETING_JWT_SECRET",
         "TICKETING_PASS_TOKEN_SECRET",
         "TICKETING_WEBHOOK_SECRET",
+        "TICKETING_TICKET_SIGNING_KEY",
         "TICKETING_FAKE_PAYMENTS_ENABLED",
         "TICKETING_DEV_LOGIN_ENABLED",
     ]

@@ -22,7 +22,9 @@ from ticketing.api.routes import (
     queue,
     queue_stream,
     reservations,
+    sale_controls,
     seat_stream,
+    tickets,
 )
 from ticketing.api.stream_slots import StreamSlots
 from ticketing.api.web import pages
@@ -64,7 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router, responses=PROBLEM_RESPONSES)
     if settings.api_metrics_port == 0:
         app.include_router(health.metrics_router)
-    routers = [catalog, queue, queue_stream, seat_stream, holds, payments, reservations]
+    routers = [catalog, sale_controls, queue, queue_stream, seat_stream, holds, payments, reservations, tickets]
     routers += [dev_payments] if settings.fake_payments_enabled else []
     routers += [dev_login] if settings.dev_login_enabled else []
     for module in routers:

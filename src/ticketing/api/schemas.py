@@ -70,6 +70,7 @@ class QueuePolicyOut(BaseModel):
     capacity: int
     pass_ttl_s: int
     admit_per_tick: int
+    paused: bool = Field(description="the organiser paused admission")
 
 
 class ScheduleOut(BaseModel):
@@ -80,6 +81,7 @@ class ScheduleOut(BaseModel):
     hold_ttl_s: int
     max_seats_per_user: int
     queue: QueuePolicyOut
+    sale_closed_at: datetime | None = Field(description="set when the organiser closed the sale")
 
 
 class EventDetailOut(EventOut):
@@ -168,6 +170,54 @@ class WebhookAck(BaseModel):
 
 class FakeCompletionIn(Strict):
     outcome: Literal["PAID", "FAILED"]
+
+
+class SteerIn(Strict):
+    capacity: int | None = Field(default=None, ge=1, le=1_000_000, description="maximum live passes at once")
+    admit_per_tick: int | None = Field(default=None, ge=1, le=100_000, description="most people admitted per tick")
+    paused: bool | None = Field(default=None, description="pause (true) or resume (false) admission")
+
+
+class SeatCountsOut(BaseModel):
+    available: int
+    held: int
+    sold: int
+
+
+class SaleDashboardOut(BaseModel):
+    schedule_id: int
+    paused: bool
+    closed: bool
+    capacity: int
+    admit_per_tick: int
+    waiting: int = Field(description="people in line")
+    live_passes: int = Field(description="people admitted and choosing now")
+    admitted: int = Field(description="admissions since the sale opened")
+    admission_per_s: float
+    seats: SeatCountsOut
+    confirmed_seats: int
+    refunds: int = Field(description="seats refunded: the guard found them confirmed for someone else")
+
+
+class TicketOut(BaseModel):
+    reservation_id: int
+    schedule_id: int
+    seat_no: str
+    ticket: str = Field(description="signed (EdDSA JWT); verifiable offline with GET /api/v1/tickets/public-key")
+
+
+class TicketCheckIn(Strict):
+    ticket: str = Field(min_length=1, max_length=2048)
+
+
+class TicketCheckOut(BaseModel):
+    reservation_id: int
+    schedule_id: int
+    seat_no: str
+    user_id: str
+    issued_at: datetime
+    status: str | None = Field(description="the reservation's state now (None: it no longer exists)")
+    admit: bool = Field(description="signed by us, and still CONFIRMED for that buyer")
 
 
 class DevLoginIn(Strict):

@@ -28,6 +28,7 @@ class QueuePolicy:
     capacity: int
     pass_ttl_s: int
     admit_per_tick: int
+    paused: bool = False  # the organiser paused admission: passes still expire, nobody is admitted
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,9 +40,14 @@ class Schedule:
     hold_ttl_s: int
     max_seats_per_user: int
     queue: QueuePolicy
+    sale_closed_at: datetime | None = None  # the organiser closed the sale before the show
 
     def sale_is_open(self, now: datetime) -> bool:
-        return self.sale_opens_at <= now < self.starts_at
+        return self.sale_opens_at <= now < self.starts_at and not self.is_closed(now)
+
+    def is_closed(self, now: datetime) -> bool:
+        """Over for buyers: the show has started, or the organiser closed the sale."""
+        return now >= self.starts_at or self.sale_closed_at is not None
 
 
 @dataclass(frozen=True, slots=True)

@@ -148,6 +148,21 @@ class HoldNotFound(NotFound):
     title = "No such hold"
 
 
+class ReservationNotFound(NotFound):
+    code = "RESERVATION_NOT_FOUND"
+    title = "No such reservation"
+
+
+class TicketNotIssued(Conflict):
+    code = "TICKET_NOT_ISSUED"
+    title = "Only a confirmed reservation has a ticket"
+
+
+class TicketInvalid(Unprocessable):
+    code = "TICKET_INVALID"
+    title = "Not a ticket this service signed"
+
+
 class NotOwner(Forbidden):
     code = "NOT_OWNER"
     title = "This belongs to another user"

@@ -48,6 +48,13 @@ class LineProgress:
 
 
 @dataclass(frozen=True, slots=True)
+class LineOccupancy:
+    waiting: int
+    live_passes: int
+    admitted: int  # every admission so far (the FIFO audit trail's length)
+
+
+@dataclass(frozen=True, slots=True)
 class Admitted:
     pass_expires_at: datetime
 

@@ -47,9 +47,9 @@ async def create_schedule(
     return schedule
 
 
-async def get_schedule(catalog: CatalogStore, schedule_id: ScheduleId) -> Schedule:
-    """Raises ScheduleNotFound."""
-    schedule = await catalog.get_schedule(schedule_id)
+async def get_schedule(catalog: CatalogStore, schedule_id: ScheduleId, fresh: bool = False) -> Schedule:
+    """Raises ScheduleNotFound. ``fresh``: read now, not from a cache of the last seconds."""
+    schedule = await catalog.get_schedule(schedule_id, fresh)
     if schedule is None:
         raise ScheduleNotFound(f"schedule {schedule_id} does not exist")
     return schedule

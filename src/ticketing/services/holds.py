@@ -60,8 +60,8 @@ async def hold_seats(
     PassExpired, UnknownSeat, TooManySeats, SeatTaken, IdempotencyKeySpent.
     """
     schedule = await get_schedule(catalog, schedule_id)
-    if clock.now() >= schedule.starts_at:
-        raise SaleClosed("the show has started")
+    if schedule.is_closed(clock.now()):
+        raise SaleClosed("the show has started" if schedule.sale_closed_at is None else "the organiser closed the sale")
     claims = tokens.read(pass_token)
     if claims.user != user or claims.schedule_id != schedule_id:
         raise PassInvalid()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from ticketing.domain.errors import PassExpired, PassInvalid, PollTooEarly, SaleClosed, SaleNotOpen
@@ -52,7 +52,7 @@ async def enter_queue(
     now = clock.now()
     if now < schedule.sale_opens_at:
         raise SaleNotOpen(f"the sale opens at {schedule.sale_opens_at.isoformat()}")
-    if now >= schedule.starts_at:
+    if schedule.is_closed(now):
         raise SaleClosed()
     return _answer(await room.enter(schedule, user), tokens, user, schedule_id)
 
@@ -61,8 +61,11 @@ async def queue_status(
     catalog: CatalogStore, room: WaitingRoom, tokens: PassTokenCodec, schedule_id: ScheduleId, user: UserId
 ) -> QueueAnswer:
     """Where the user stands; an admitted user gets a signed pass token. Raises
-    ScheduleNotFound, PollTooEarly (still waiting, asking before ``poll_after_ms`` allows)."""
+    ScheduleNotFound, SaleClosed (the organiser closed it), PollTooEarly (still waiting,
+    asking before ``poll_after_ms`` allows)."""
     schedule = await get_schedule(catalog, schedule_id)
+    if schedule.sale_closed_at is not None:
+        raise SaleClosed("the organiser closed the sale")
     return _answer(await room.status(schedule, user), tokens, user, schedule_id)
 
 
@@ -109,7 +112,9 @@ async def advance_waiting_rooms(room: WaitingRoom, clock: Clock) -> TickResult:
         if now >= entry.starts_at:
             await room.unregister(entry.schedule_id)
         elif now >= entry.sale_opens_at:
-            r = await room.advance(entry.schedule_id, entry.policy)
+            # Paused: the tick still ends expired passes, and admits nobody.
+            policy = replace(entry.policy, admit_per_tick=0) if entry.policy.paused else entry.policy
+            r = await room.advance(entry.schedule_id, policy)
             total = TickResult(
                 total.expired + r.expired,
                 total.admitted + r.admitted,

@@ -21,6 +21,7 @@ from ticketing.domain.rate_limits import Action, identity, over_limit
 from ticketing.domain.waiting_room import (
     Admitted,
     AskedTooEarly,
+    LineOccupancy,
     LineProgress,
     NotInQueue,
     PollFloor,
@@ -118,6 +119,33 @@ class RedisWaitingRoom:
             served, per_s = await pipe.execute()
         return LineProgress(int(served or 0), float(per_s or 0))
 
+    async def occupancy(self, schedule_id: ScheduleId) -> LineOccupancy:
+        k = self._keys
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.zcard(k.queue(schedule_id))
+            pipe.zcard(k.passes(schedule_id))
+            pipe.llen(k.admissions(schedule_id))
+            waiting, passes, admitted = await pipe.execute()
+        return LineOccupancy(int(waiting), int(passes), int(admitted))
+
+    async def announce(self, schedule: Schedule) -> None:
+        """Tell every waiting page of the sale's state now (paused, closed), with the line's number."""
+        line = await self.line(schedule.id)
+        message = {
+            "served": line.served,
+            "per_s": line.per_s,
+            "paused": schedule.queue.paused,
+            "closed": schedule.sale_closed_at is not None,
+        }
+        await self._redis.publish(self._keys.queue_events(schedule.id), json.dumps(message, separators=(",", ":")))
+
+    async def withdraw_passes(self, schedule_id: ScheduleId) -> int:
+        """Every live pass of the schedule ends now (no new hold); returns how many there were."""
+        passes = self._keys.passes(schedule_id)
+        count = int(await self._redis.zcard(passes))
+        await self._redis.delete(passes)
+        return count
+
     async def waiting_count(self, schedule_id: ScheduleId) -> int:
         return int(await self._redis.zcard(self._keys.queue(schedule_id)))
 
@@ -131,6 +159,7 @@ class RedisWaitingRoom:
             "capacity": schedule.queue.capacity,
             "pass_ttl_s": schedule.queue.pass_ttl_s,
             "admit_per_tick": schedule.queue.admit_per_tick,
+            "paused": schedule.queue.paused,
             "sale_opens_at": schedule.sale_opens_at.isoformat(),
             "starts_at": schedule.starts_at.isoformat(),
         }
@@ -147,7 +176,9 @@ class RedisWaitingRoom:
             out.append(
                 RegisteredSchedule(
                     schedule_id=ScheduleId(integer(key)),
-                    policy=QueuePolicy(entry["capacity"], entry["pass_ttl_s"], entry["admit_per_tick"]),
+                    policy=QueuePolicy(
+                        entry["capacity"], entry["pass_ttl_s"], entry["admit_per_tick"], entry.get("paused", False)
+                    ),
                     sale_opens_at=datetime.fromisoformat(entry["sale_opens_at"]),
                     starts_at=datetime.fromisoformat(entry["starts_at"]),
                 )

@@ -41,7 +41,8 @@ def _schedule(row: Any) -> Schedule:
         sale_opens_at=from_db_time(row.sale_opens_at),
         hold_ttl_s=row.hold_ttl_s,
         max_seats_per_user=row.max_seats_per_user,
-        queue=QueuePolicy(row.queue_capacity, row.pass_ttl_s, row.admit_per_tick),
+        queue=QueuePolicy(row.queue_capacity, row.pass_ttl_s, row.admit_per_tick, bool(row.admission_paused)),
+        sale_closed_at=from_db_time(row.sale_closed_at) if row.sale_closed_at else None,
     )
 
 
@@ -109,7 +110,10 @@ class SqlCatalog:
             schedule_id, event_id, new.starts_at, new.sale_opens_at, new.hold_ttl_s, new.max_seats_per_user, new.queue
         )
 
-    async def get_schedule(self, schedule_id: ScheduleId) -> Schedule | None:
+    async def get_schedule(self, schedule_id: ScheduleId, fresh: bool = False) -> Schedule | None:
+        """Cached for ``SCHEDULE_CACHE_TTL_S``; ``fresh`` reads the row (and refreshes the cache)."""
+        if fresh:
+            return await self._load_schedule(schedule_id)
         cached = self._schedules.get(schedule_id)
         if cached and cached[0] > time.monotonic():
             return cached[1]
@@ -146,15 +150,43 @@ class SqlCatalog:
         self._schedules[schedule_id] = (time.monotonic() + SCHEDULE_CACHE_TTL_S, schedule)
         return schedule
 
+    async def steer_admission(
+        self, schedule_id: ScheduleId, capacity: int | None, admit_per_tick: int | None, paused: bool | None
+    ) -> Schedule | None:
+        """Change the named admission settings of an open sale; the schedule as it now is."""
+        changes: dict[str, object] = {}
+        if capacity is not None:
+            changes["queue_capacity"] = capacity
+        if admit_per_tick is not None:
+            changes["admit_per_tick"] = admit_per_tick
+        if paused is not None:
+            changes["admission_paused"] = paused
+        s = t.schedule
+        async with self._db.tx.begin() as conn:
+            await conn.execute(s.update().where(s.c.id == schedule_id, s.c.sale_closed_at.is_(None)).values(**changes))
+        return await self._load_schedule(schedule_id)
+
+    async def close_sale(self, schedule_id: ScheduleId, now: datetime) -> Schedule | None:
+        """Mark the sale closed (the first closing time stays); the schedule as it now is."""
+        s = t.schedule
+        async with self._db.tx.begin() as conn:
+            await conn.execute(
+                s.update()
+                .where(s.c.id == schedule_id, s.c.sale_closed_at.is_(None))
+                .values(sale_closed_at=to_db_time(now), admission_paused=True)
+            )
+        return await self._load_schedule(schedule_id)
+
     async def list_schedules(self, event_id: EventId) -> list[Schedule]:
         query = t.schedule.select().where(t.schedule.c.event_id == event_id).order_by(t.schedule.c.id)
         async with self._db.auto.connect() as conn:
             return [_schedule(r) for r in await conn.execute(query)]
 
     async def list_on_sale(self, now: datetime) -> list[Schedule]:
-        """Schedules whose sale has opened and whose show has not started."""
+        """Schedules whose sale has opened, was not closed, and whose show has not started."""
         db_now = to_db_time(now)
-        query = t.schedule.select().where(t.schedule.c.sale_opens_at <= db_now, t.schedule.c.starts_at > db_now)
+        s = t.schedule
+        query = s.select().where(s.c.sale_opens_at <= db_now, s.c.starts_at > db_now, s.c.sale_closed_at.is_(None))
         async with self._db.auto.connect() as conn:
             return [_schedule(r) for r in await conn.execute(query)]
 

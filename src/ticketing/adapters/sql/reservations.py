@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ticketing.adapters.sql import tables as t
@@ -115,3 +116,14 @@ class SqlReservations:
             query = query.where(r.c.id < before_id)
         async with self._db.auto.connect() as conn:
             return [reservation_from_row(row) for row in await conn.execute(query.order_by(r.c.id.desc()).limit(limit))]
+
+    async def count_by_status(self, schedule_id: ScheduleId) -> dict[ReservationStatus, int]:
+        """How many reservation rows of the schedule are in each state (the organiser's dashboard)."""
+        query = sa.select(r.c.status, sa.func.count()).where(r.c.schedule_id == schedule_id).group_by(r.c.status)
+        async with self._db.auto.connect() as conn:
+            return {ReservationStatus(status): int(n) for status, n in await conn.execute(query)}
+
+    async def get_reservation(self, reservation_id: int) -> Reservation | None:
+        async with self._db.auto.connect() as conn:
+            row = (await conn.execute(r.select().where(r.c.id == reservation_id))).first()
+        return reservation_from_row(row) if row else None

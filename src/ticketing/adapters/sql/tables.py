@@ -32,6 +32,8 @@ schedule = sa.Table(
     sa.Column("hold_ttl_s", sa.Integer, nullable=False),
     sa.Column("max_seats_per_user", sa.Integer, nullable=False),
     sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("admission_paused", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("sale_closed_at", UtcDateTime, nullable=True),
 )
 
 seat = sa.Table(

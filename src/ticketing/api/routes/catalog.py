@@ -43,8 +43,12 @@ def schedule_out(s: Schedule) -> ScheduleOut:
         hold_ttl_s=s.hold_ttl_s,
         max_seats_per_user=s.max_seats_per_user,
         queue=QueuePolicyOut(
-            capacity=s.queue.capacity, pass_ttl_s=s.queue.pass_ttl_s, admit_per_tick=s.queue.admit_per_tick
+            capacity=s.queue.capacity,
+            pass_ttl_s=s.queue.pass_ttl_s,
+            admit_per_tick=s.queue.admit_per_tick,
+            paused=s.queue.paused,
         ),
+        sale_closed_at=s.sale_closed_at,
     )
 
 

@@ -33,7 +33,13 @@ async def _admissions(res: Resources, schedule_id: ScheduleId) -> AsyncIterator[
         # Subscribed before the first read, so no tick falls between the two.
         async with res.queue_events.listen(schedule_id) as ticks:
             line = await res.waiting_room.line(schedule_id)
-            hello = {"served": line.served, "per_s": line.per_s}
+            schedule = await get_schedule(res.catalog, schedule_id)
+            hello = {
+                "served": line.served,
+                "per_s": line.per_s,
+                "paused": schedule.queue.paused,
+                "closed": schedule.sale_closed_at is not None,
+            }
             yield f"event: admission\ndata: {json.dumps(hello, separators=(',', ':'))}\n\n"
             while True:
                 try:
@@ -55,8 +61,10 @@ async def _admissions(res: Resources, schedule_id: ScheduleId) -> AsyncIterator[
 )
 async def queue_stream(schedule_id: ScheduleIdPath, res: Res, request: Request) -> StreamingResponse:
     """``admission`` events: ``{"served": last ticket admitted, "per_s": admissions per second}``,
-    at once and after every advancer tick that admitted someone; a keep-alive comment every
-    15 s. A waiter whose ticket is at most ``served`` has its pass waiting in the status answer.
+    at once (with ``paused`` and ``closed``) and after every advancer tick that admitted
+    someone; with ``paused``/``closed`` again whenever the organiser changes them; a
+    keep-alive comment every 15 s. A waiter whose ticket is at most ``served`` has its pass
+    waiting in the status answer.
     Counted with the seat streams against the per-client and per-process stream caps."""
     await get_schedule(res.catalog, ScheduleId(schedule_id))  # 404 before the stream starts
     slots: StreamSlots = request.app.state.stream_slots

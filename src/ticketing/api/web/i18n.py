@@ -141,6 +141,9 @@ STRINGS: Mapping[str, Mapping[str, str]] = {
         "dash_closed": "The sale is closed.",
         "dash_saved": "Saved: capacity {capacity}, {rate} per tick.",
         "queue_closed": "The sale is closed.",
+        "ticket": "Ticket",
+        "ticket_show": "Show ticket",
+        "ticket_qr_alt": "Ticket for seat {seat}: show this code at the door",
     },
     "ko": {
         "site": "티켓",
@@ -273,6 +276,9 @@ STRINGS: Mapping[str, Mapping[str, str]] = {
         "dash_closed": "판매가 종료되었습니다.",
         "dash_saved": "저장됨: 수용량 {capacity}, 틱당 {rate}명.",
         "queue_closed": "판매가 종료되었습니다.",
+        "ticket": "티켓",
+        "ticket_show": "티켓 보기",
+        "ticket_qr_alt": "{seat} 좌석 티켓: 입장할 때 이 코드를 보여 주세요",
     },
 }
 

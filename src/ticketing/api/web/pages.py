@@ -152,6 +152,26 @@ async def tickets_page(request: Request) -> HTMLResponse:
     return render(request, "tickets.html", title, "tickets")
 
 
+@router.get("/admin")
+async def admin_page(request: Request, res: Res) -> HTMLResponse:
+    """The organiser's page; its script acts only with an admin token (the API checks it)."""
+    events = await res.catalog.list_events(200, 0)
+    sales = []
+    for event in events:
+        for s in await res.catalog.list_schedules(event.id):
+            sales.append({"id": s.id, "title": event.title, "starts_at": iso(s.starts_at)})
+    title = STRINGS[language_of(request)]["admin_title"]
+    return render(request, "admin.html", title, "admin", events=events, schedules=sales)
+
+
+@router.get("/admin/schedules/{schedule_id}")
+async def dashboard_page(request: Request, schedule_id: ScheduleIdPath, res: Res) -> HTMLResponse:
+    schedule, context = await _schedule_context(res, schedule_id)
+    title = STRINGS[language_of(request)]["admin_dashboard"]
+    data = {"schedule": schedule.id}
+    return render(request, "dashboard.html", title, "dashboard", data=data, schedule_id=schedule.id, **context)
+
+
 dev_router = APIRouter(include_in_schema=False)
 
 

@@ -72,6 +72,13 @@ export async function api(path, { method = 'GET', body, headers = {} } = {}) {
   return data;
 }
 
+/** An image the API draws (a ticket's QR code), as a data: address an <img> may show. */
+export async function apiImage(path) {
+  const answer = await fetch(path, { headers: { Authorization: `Bearer ${token()}` } });
+  if (!answer.ok) throw new ApiError(answer.status, await answer.json().catch(() => ({})));
+  return `data:image/svg+xml;base64,${btoa(await answer.text())}`;
+}
+
 export function sleep(ms) {
   return new Promise((done) => setTimeout(done, ms));
 }

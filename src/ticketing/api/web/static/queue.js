@@ -19,6 +19,7 @@ let firstAhead = null;
 let stream = null;
 let asking = false;
 let done = false;
+let paused = false;
 
 function show(ahead, perSecond) {
   firstAhead = firstAhead ?? Math.max(ahead, 1);
@@ -52,7 +53,7 @@ function closed(message) {
 
 /** One answer of enter or status; returns how long to wait before asking again. */
 function handle(answer) {
-  notice.textContent = '';
+  notice.textContent = paused ? t('queue_paused') : '';
   switch (answer.status) {
     case 'ADMITTED':
       admitted(answer);
@@ -77,6 +78,10 @@ async function ask() {
     return handle(await api(queuePath, { method: ticket === null ? 'POST' : 'GET' }));
   } catch (error) {
     if (error instanceof ApiError && error.status === 429) return (Number(error.problem.retry_after_ms) || 1000);
+    if (error instanceof ApiError && error.code === 'SALE_CLOSED') {
+      closed(t('queue_closed'));
+      return null;
+    }
     if (error instanceof ApiError && error.code === 'SALE_NOT_OPEN') {
       notice.textContent = t('queue_not_open');
       return 5000;
@@ -97,7 +102,11 @@ function follow() {
   stream = new EventSource(`${queuePath}/stream`);
   stream.addEventListener('admission', (message) => {
     const line = JSON.parse(message.data);
-    notice.textContent = line.paused ? t('queue_paused') : '';
+    if (line.closed) return closed(t('queue_closed'));
+    if ('paused' in line) {
+      paused = line.paused;
+      notice.textContent = paused ? t('queue_paused') : '';
+    }
     if (line.sold_out) notice.textContent = t('queue_sold_out');
     if (ticket === null || done) return;
     if (line.served >= ticket) {

@@ -1,5 +1,6 @@
-// My tickets: every reservation of the signed-in buyer and its state.
-import { api, requireSignIn, t } from './lib.js';
+// My tickets: every reservation of the signed-in buyer and its state; a confirmed seat
+// shows its ticket, a QR code of the signed ticket the door's scanner checks.
+import { api, apiImage, requireSignIn, t } from './lib.js';
 
 async function run() {
   if (!requireSignIn()) return;
@@ -18,6 +19,22 @@ async function run() {
       cell.textContent = text;
       line.append(cell);
     }
+    const ticket = document.createElement('td');
+    if (row.status === 'CONFIRMED') {
+      const show = document.createElement('button');
+      show.type = 'button';
+      show.className = 'secondary';
+      show.textContent = t('ticket_show');
+      show.addEventListener('click', async () => {
+        const image = document.createElement('img');
+        image.className = 'qr';
+        image.alt = t('ticket_qr_alt', { seat: row.seat_no });
+        image.src = await apiImage(`/api/v1/me/tickets/${row.reservation_id}/qr.svg`);
+        show.replaceWith(image);
+      });
+      ticket.append(show);
+    }
+    line.append(ticket);
     body.append(line);
   }
   table.hidden = false;
