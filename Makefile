@@ -106,7 +106,10 @@ browser-tools:
 		{ $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk; }; }
 	@test -x /usr/bin/chromium || { echo "could not install chromium: apt-get install chromium"; exit 1; }
 
-.PHONY: bench bench-tools browser-tools compose-tools cluster cluster-tools
+screenshots: install db-user browser-tools  ## renew docs/screenshots/ from the browser tests
+	TICKETING_SCREENSHOTS=$(CURDIR)/docs/screenshots $(UV) run pytest tests/browser -p no:randomly
+
+.PHONY: bench bench-tools browser-tools compose-tools cluster cluster-tools screenshots
 
 bench: install db-user bench-tools  ## load tests on a fresh stack of its own (~5-8 min); BENCH_SCALE=0.1 for a smoke run
 	$(UV) run python -m bench.run

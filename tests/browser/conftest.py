@@ -8,7 +8,9 @@ Playwright never downloads a browser here: it launches ``/usr/bin/chromium``
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -35,7 +37,8 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# `make screenshots` renews the pictures in docs/; an ordinary run keeps its own out of the tree.
+SCREENSHOTS = Path(os.environ.get("TICKETING_SCREENSHOTS") or Path(tempfile.gettempdir()) / "ticketing-screenshots")
 
 
 @dataclass
