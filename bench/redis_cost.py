@@ -76,7 +76,7 @@ async def measure(port: int, users: int) -> dict[str, dict[str, float]]:
     results: dict[str, dict[str, float]] = {}
     try:
         await scripts.load_all(redis)
-        await locks.mark_intact(schedule.id)
+        await locks.mark_intact(schedule.id, len(seats))
         await phase(redis, "enter (new waiter)", [partial(room.enter, schedule, u) for u in user_ids], results)
         await phase(redis, "status (waiting)", [partial(room.status, schedule, u) for u in user_ids], results)
         await phase(redis, "advance (admit all)", [partial(room.advance, schedule.id, policy)], results)

@@ -231,7 +231,8 @@ def _buyers_outcome(run: ScenarioRun) -> str:
     return (
         f"{run.count('enter_reqs')} buyers entered within {p.get('RAMP_S')} s for {p.get('SEATS')} seats: "
         f"{run.count('bought')} confirmed, {run.count('seat_taken')} holds lost to someone faster, "
-        f"{run.count('sold_out_seen')} buyers found it sold out, {run.count('requeued')} requeued; admission wait "
+        f"{run.count('sold_out_seen')} buyers found the map sold out and {run.count('told_sold_out')} were told"
+        f" SOLD_OUT by the line, {run.count('requeued')} requeued; admission wait "
         f"(of the {run.count('admission_wait_ms')} admitted before the end) p50 {ms(wait[0])}, p99 {ms(wait[1])}."
     )
 

@@ -161,19 +161,24 @@ export const ep = {
 export const admissionWait = new Trend('admission_wait_ms', true);
 export const requeued = new Counter('requeued'); // the pass expired before it was used: back in line
 export const gaveUpWaiting = new Counter('gave_up_waiting'); // the user's time budget ran out in the line
+export const toldSoldOut = new Counter('told_sold_out'); // the line answered SOLD_OUT: every seat is sold
 
 function queuePath(scheduleId) {
   return `/api/v1/schedules/${scheduleId}/queue`;
 }
 
 // Enter the line and poll at the pace the server sets until admitted.
-// Returns the pass token, or null when `deadline` (epoch ms) passes first.
+// Returns the pass token, or null when `deadline` (epoch ms) passes first or the line is sold out.
 export async function waitForPass(scheduleId, token, deadline) {
   const started = Date.now();
   let res = await ep.enter.requestAsync('POST', queuePath(scheduleId), null, bearer(token));
   let answer = body(res);
   check(res, { 'enter answered 200/202': (r) => r.status === 200 || r.status === 202 });
   while (Date.now() < deadline) {
+    if (answer && answer.status === 'SOLD_OUT') {
+      toldSoldOut.add(1);
+      return null;
+    }
     if (answer && answer.status === 'ADMITTED') {
       admissionWait.add(Date.now() - started);
       return answer.pass_token;

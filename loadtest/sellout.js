@@ -34,6 +34,7 @@ import {
   countStates,
   envInt,
   gaveUpWaiting,
+  toldSoldOut,
   holdOrRecover,
   holdsRecovered,
   leaveQueue,
@@ -94,7 +95,8 @@ export function setup() {
   if (USERS > tokens.length) {
     throw new Error(`USERS=${USERS} but only ${tokens.length} tokens`);
   }
-  touch(bought, soldOutSeen, holdFailed, seatTaken, soldOut, requeued, gaveUpWaiting, payFailures, confirmTimeouts);
+  touch(bought, soldOutSeen, toldSoldOut, holdFailed, seatTaken, soldOut, requeued, gaveUpWaiting, payFailures);
+  touch(confirmTimeouts);
   touch(holdsRecovered, noAnswerRetries);
   return { startAt: Date.now() + 500 };
 }

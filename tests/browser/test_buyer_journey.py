@@ -25,13 +25,13 @@ async def shot(page: Page, name: str) -> None:
     await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
-def admitted(site: Site, schedule_id: int, user: str) -> None:
-    """``user`` enters and polls (at the pace the API sets) until admitted."""
+def admitted(site: Site, schedule_id: int, user: str) -> str:
+    """``user`` enters and polls (at the pace the API sets) until admitted; returns the pass."""
     with site.api(user) as api:
         answer = api.post(f"/api/v1/schedules/{schedule_id}/queue").json()
         for _ in range(60):
             if answer["status"] == "ADMITTED":
-                return
+                return str(answer["pass_token"])
             time.sleep(max(answer.get("poll_after_ms", 500), 300) / 1000)
             answer = api.get(f"/api/v1/schedules/{schedule_id}/queue").json()
     raise AssertionError(f"{user} was never admitted: {answer}")
@@ -46,7 +46,7 @@ async def test_a_buyer_waits_behind_others_picks_two_seats_pays_and_sees_them_co
         assert carol.post(f"/api/v1/schedules/{schedule_id}/queue").json()["status"] == "WAITING"
 
     page = await context.new_page()
-    await sign_in(page, "alice")
+    await sign_in(page, "alice@browser")
     await page.goto("/")
     await shot(page, "events")
     await page.get_by_role("link", name="Browser Night").last.click()

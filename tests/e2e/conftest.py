@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 
+from tests.e2e.flows import serve
 from ticketing.api.app import create_app
 from ticketing.bootstrap import Resources
 from ticketing.domain.identity import Role
@@ -77,3 +78,10 @@ async def workers(app_res: Resources) -> AsyncIterator[dict[str, object]]:
     yield running
     stop.set()
     await asyncio.gather(*tasks)
+
+
+@pytest.fixture
+async def two_servers(settings: Settings) -> AsyncIterator[tuple[tuple[str, FastAPI], tuple[str, FastAPI]]]:
+    """Two API servers on loopback ports over the same database, Redis and broker."""
+    async with serve(settings) as a, serve(settings) as b:
+        yield a, b

@@ -38,7 +38,8 @@ async def test_admin_creates_event_and_grid_schedule_that_anyone_can_read(
     )
     assert r.status_code == 201, r.text
     schedule = r.json()
-    assert schedule["queue"] == {"capacity": 100, "pass_ttl_s": 300, "admit_per_tick": 20}
+    assert schedule["queue"] == {"capacity": 100, "pass_ttl_s": 300, "admit_per_tick": 20, "paused": False}
+    assert schedule["sale_closed_at"] is None
 
     detail = (await client.get(f"/api/v1/events/{event['id']}")).json()
     assert [s["id"] for s in detail["schedules"]] == [schedule["id"]]

@@ -2,7 +2,6 @@
 admitted; every API process streams it to its waiters, who count their own place from it."""
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -15,12 +14,6 @@ from ticketing.domain.identity import Role
 from ticketing.domain.waiting_room import LineProgress
 from ticketing.settings import Settings
 from ticketing.workers.queue_advancer import QueueAdvancer
-
-
-@pytest.fixture
-async def two_servers(settings: Settings) -> AsyncIterator[tuple[tuple[str, FastAPI], tuple[str, FastAPI]]]:
-    async with serve(settings) as a, serve(settings) as b:
-        yield a, b
 
 
 async def test_a_waiter_follows_its_place_from_the_pushed_admission_number(

@@ -1,10 +1,8 @@
 """The live seat map over Server-Sent Events, across two API server instances."""
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import httpx
-import pytest
 from fastapi import FastAPI
 
 from tests.conftest import make_schedule
@@ -12,12 +10,6 @@ from tests.e2e.flows import next_event, serve
 from ticketing.bootstrap import Resources
 from ticketing.domain.identity import Role
 from ticketing.settings import Settings
-
-
-@pytest.fixture
-async def two_servers(settings: Settings) -> AsyncIterator[tuple[tuple[str, FastAPI], tuple[str, FastAPI]]]:
-    async with serve(settings) as a, serve(settings) as b:
-        yield a, b
 
 
 async def test_stream_says_hello_then_carries_changes_made_by_another_api_process(

@@ -76,7 +76,7 @@ async def test_redelivered_refund_decision_reapplies_the_release_redis_missed(
     await app_res.waiting_room.register(schedule)
     # ... and is wrongly taken as intact (no rebuild), the worst case the guard exists for:
     # the second buyer can hold and pay for the sold seat.
-    await app_res.seat_locks.mark_intact(schedule.id)
+    await app_res.seat_locks.mark_intact(schedule.id, len(await app_res.catalog.list_seats(schedule.id)))
     passes = await admit(client, auth, app_res, schedule.id, ["second"])
     second_hold = (await hold(client, auth, schedule.id, "second", passes["second"], ["A-1", "A-2"])).json()["hold_id"]
     message = ConfirmRequested.from_dict(await _paid_message(client, auth, app_res, second_hold))

@@ -126,12 +126,13 @@ async def test_waiting_answer_carries_position_eta_and_server_paced_polling(
     back = await status(client, auth, schedule.id, "w29")
     assert {k: v for k, v in front.items() if k != "poll_after_ms"} == {
         "status": "WAITING",
+        "ticket": 1,
         "position": 1,
         "ahead": 0,
         "eta_s": 0,
     }
     assert 800 <= front["poll_after_ms"] <= 1200  # type: ignore[operator]
-    assert back["position"] == 30
+    assert (back["position"], back["ticket"]) == (30, 30)
     assert back["eta_s"] == 29 * 60 // 5 + (1 if 29 * 60 % 5 else 0)
     assert back["poll_after_ms"] > front["poll_after_ms"]  # type: ignore[operator]
 

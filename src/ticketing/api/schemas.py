@@ -124,6 +124,12 @@ class NotInQueueOut(BaseModel):
     status: Literal["NOT_IN_QUEUE"] = "NOT_IN_QUEUE"
 
 
+class SoldOutOut(BaseModel):
+    """Every seat is sold: the line is closed; a waiter keeps its place should a seat come back."""
+
+    status: Literal["SOLD_OUT"] = "SOLD_OUT"
+
+
 class PassOut(BaseModel):
     schedule_id: int
     user_id: str

@@ -42,6 +42,7 @@ class LineProgress:
 
     served: int
     per_s: float
+    sold_out: bool = False
 
     def ahead_of(self, ticket: int) -> int:
         return max(0, ticket - self.served - 1)
@@ -65,13 +66,18 @@ class NotInQueue:
 
 
 @dataclass(frozen=True, slots=True)
+class SoldOut:
+    """Every seat is sold: the line is closed (a waiter keeps its place should a seat come back)."""
+
+
+@dataclass(frozen=True, slots=True)
 class AskedTooEarly:
     """Still waiting, and asking again before the pace it was given allows (see PollFloor)."""
 
     wait_ms: int
 
 
-QueueStatus = Waiting | Admitted | NotInQueue | AskedTooEarly
+QueueStatus = Waiting | Admitted | NotInQueue | SoldOut | AskedTooEarly
 
 
 def nominal_admission_rate(policy: QueuePolicy) -> float:

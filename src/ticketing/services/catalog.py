@@ -42,7 +42,7 @@ async def create_schedule(
     if await catalog.get_event(event_id) is None:
         raise EventNotFound(f"event {event_id} does not exist")
     schedule = await catalog.add_schedule(event_id, new, clock.now())
-    await locks.mark_intact(schedule.id)
+    await locks.mark_intact(schedule.id, len(new.seats))
     await room.register(schedule)
     return schedule
 

@@ -61,7 +61,8 @@ async def heal_seat_state(
         entries = restore_plan(seats, shown, rebuild, orphans)
         if not rebuild and not entries:
             continue
-        changed = await locks.restore(schedule.id, entries, seats.user_counts if rebuild else (), rebuild)
+        seat_count = len(await catalog.list_seats(schedule.id))
+        changed = await locks.restore(schedule.id, entries, seats.user_counts if rebuild else (), rebuild, seat_count)
         if rebuild:
             repairs["seat_state_rebuilt"] += 1
         if changed:

@@ -8,7 +8,15 @@ from datetime import datetime
 
 from ticketing.domain.errors import PassExpired, PassInvalid, PollTooEarly, SaleClosed, SaleNotOpen
 from ticketing.domain.ids import ScheduleId, UserId
-from ticketing.domain.waiting_room import Admitted, AskedTooEarly, NotInQueue, QueueStatus, TickResult, Waiting
+from ticketing.domain.waiting_room import (
+    Admitted,
+    AskedTooEarly,
+    NotInQueue,
+    QueueStatus,
+    SoldOut,
+    TickResult,
+    Waiting,
+)
 from ticketing.services.catalog import get_schedule
 from ticketing.services.ports import CatalogStore, Clock, PassTokenCodec, WaitingRoom
 
@@ -19,7 +27,7 @@ class AdmittedWithPass:
     pass_expires_at: datetime
 
 
-QueueAnswer = Waiting | NotInQueue | AdmittedWithPass
+QueueAnswer = Waiting | NotInQueue | SoldOut | AdmittedWithPass
 
 
 def _answer(status: QueueStatus, tokens: PassTokenCodec, user: UserId, schedule_id: ScheduleId) -> QueueAnswer:

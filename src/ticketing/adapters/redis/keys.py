@@ -73,6 +73,18 @@ class Keys:
         replica) lacks it, and holds are refused until the reconciler has rebuilt the state."""
         return f"{self.prefix}seat:intact:{{{s}}}"
 
+    def seats_sold(self, s: ScheduleId) -> str:
+        """STRING: how many of the schedule's seats are shown SOLD (lua/lib/sold_out.lua)."""
+        return f"{self.prefix}seat:sold:{{{s}}}"
+
+    def seat_count(self, s: ScheduleId) -> str:
+        """STRING: the schedule's number of seats (written with its seat state)."""
+        return f"{self.prefix}seat:count:{{{s}}}"
+
+    def queue_sold_out(self, s: ScheduleId) -> str:
+        """STRING present while the line is closed because every seat is sold (told once)."""
+        return f"{self.prefix}queue:sold-out:{{{s}}}"
+
     def seat_events(self, s: ScheduleId) -> str:
         return f"{self.prefix}seat:events:{{{s}}}"
 

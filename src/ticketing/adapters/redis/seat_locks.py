@@ -128,6 +128,7 @@ class RedisSeatLocks:
             k.seat_state(schedule_id),
             k.seat_events(schedule_id),
             k.passes(schedule_id),
+            k.seats_sold(schedule_id),
             *(k.seat_lock(schedule_id, s) for s in seat_nos),
         ]
         args = [hold_id, hold_member(hold_id, len(seat_nos)), user, *seat_nos]
@@ -137,18 +138,25 @@ class RedisSeatLocks:
         """Show seats SOLD that the database guard says are sold."""
         if not seat_nos:
             return 0
-        keys = [self._keys.seat_state(schedule_id), self._keys.seat_events(schedule_id)]
+        k = self._keys
+        keys = [k.seat_state(schedule_id), k.seat_events(schedule_id), k.seats_sold(schedule_id)]
         return int(await self._scripts.mark_sold(keys=keys, args=list(seat_nos)))
 
-    async def mark_intact(self, schedule_id: ScheduleId) -> None:
-        """A new schedule's seat state is complete as it is (every seat AVAILABLE)."""
+    async def mark_intact(self, schedule_id: ScheduleId, seat_count: int) -> None:
+        """A new schedule's seat state is complete as it is (every seat AVAILABLE, none sold)."""
+        await self._redis.set(self._keys.seat_count(schedule_id), seat_count)
         await self._redis.set(self._keys.seat_intact(schedule_id), "1")
 
     async def is_intact(self, schedule_id: ScheduleId) -> bool:
         return bool(await self._redis.exists(self._keys.seat_intact(schedule_id)))
 
     async def restore(
-        self, schedule_id: ScheduleId, entries: Sequence[SeatEntry], users: Sequence[UserCount], rebuild: bool
+        self,
+        schedule_id: ScheduleId,
+        entries: Sequence[SeatEntry],
+        users: Sequence[UserCount],
+        rebuild: bool,
+        seat_count: int,
     ) -> int:
         """Apply the reconciler's plan atomically (see restore.lua); a rebuild also restores
         the per-user counts and marks the seat state intact. Returns seats whose state changed."""
@@ -161,12 +169,15 @@ class RedisSeatLocks:
             k.seat_intact(schedule_id),
             *(k.seat_lock(schedule_id, e.seat_no) for e in entries),
             *(k.user_holds(schedule_id, user) for user in user_keys),
+            k.seats_sold(schedule_id),
+            k.seat_count(schedule_id),
         ]
         args: list[str | int] = ["rebuild" if rebuild else "heal", len(entries), len(users)]
         for e in entries:
             args += [e.seat_no, e.want.value, e.hold_id, e.ttl_ms]
         for u in users:
             args += [index[u.user_id], u.member, "inf" if u.expires_ms is None else u.expires_ms]
+        args.append(seat_count)
         return int(await self._scripts.restore(keys=keys, args=args))
 
     async def locks_seen(self, schedule_id: ScheduleId, seat_nos: Sequence[SeatNo]) -> dict[SeatNo, LockSeen]:

@@ -27,6 +27,7 @@ from ticketing.domain.waiting_room import (
     PollFloor,
     QueueStatus,
     RegisteredSchedule,
+    SoldOut,
     TickResult,
     waiting,
 )
@@ -46,6 +47,8 @@ def status_from_reply(reply: Sequence[Any], policy: QueuePolicy, action: Action 
         return AskedTooEarly(integer(reply[1]))
     if kind == -3:
         raise over_limit(action, integer(reply[1]))
+    if kind == -4:
+        return SoldOut()
     return NotInQueue()
 
 
@@ -79,6 +82,8 @@ class RedisWaitingRoom:
                 k.queue_rate(s),
                 k.queue_pace(s),
                 k.rate(action, identity(user, ""), s),
+                k.seats_sold(s),
+                k.seat_count(s),
             ],
             args=[user, *pace_args(schedule.queue), *self._rates(action)],
         )
@@ -105,6 +110,9 @@ class RedisWaitingRoom:
                 k.queue_rate(schedule_id),
                 k.admissions(schedule_id),
                 k.queue_events(schedule_id),
+                k.seats_sold(schedule_id),
+                k.seat_count(schedule_id),
+                k.queue_sold_out(schedule_id),
             ],
             args=[policy.capacity, policy.pass_ttl_s * 1000, policy.admit_per_tick],
         )
@@ -116,8 +124,9 @@ class RedisWaitingRoom:
         async with self._redis.pipeline(transaction=False) as pipe:  # one slot, one round trip; no MULTI on a cluster
             pipe.lindex(k.admissions(schedule_id), -1)
             pipe.hget(k.queue_rate(schedule_id), "per_s")
-            served, per_s = await pipe.execute()
-        return LineProgress(int(served or 0), float(per_s or 0))
+            pipe.exists(k.queue_sold_out(schedule_id))
+            served, per_s, sold_out = await pipe.execute()
+        return LineProgress(int(served or 0), float(per_s or 0), bool(sold_out))
 
     async def occupancy(self, schedule_id: ScheduleId) -> LineOccupancy:
         k = self._keys
@@ -136,6 +145,7 @@ class RedisWaitingRoom:
             "per_s": line.per_s,
             "paused": schedule.queue.paused,
             "closed": schedule.sale_closed_at is not None,
+            "sold_out": line.sold_out,
         }
         await self._redis.publish(self._keys.queue_events(schedule.id), json.dumps(message, separators=(",", ":")))
 

@@ -10,17 +10,17 @@ from ticketing.api import rate_limits, requests
 from ticketing.api.dependencies import Res, ScheduleIdPath, User
 from ticketing.api.hot_routes import HotRoutes
 from ticketing.api.responses import json_response
-from ticketing.api.schemas import AdmittedOut, NotInQueueOut, PassOut, WaitingOut
+from ticketing.api.schemas import AdmittedOut, NotInQueueOut, PassOut, SoldOutOut, WaitingOut
 from ticketing.domain.ids import ScheduleId
 from ticketing.domain.rate_limits import Action
-from ticketing.domain.waiting_room import Waiting
+from ticketing.domain.waiting_room import SoldOut, Waiting
 from ticketing.services import waiting_room as use
 from ticketing.services.waiting_room import AdmittedWithPass, QueueAnswer
 
 router = APIRouter(prefix="/api/v1/schedules/{schedule_id}/queue", tags=["waiting room"])
 hot = HotRoutes(router)  # enter and status: the two calls every waiting buyer repeats
 
-QueueOut = WaitingOut | AdmittedOut | NotInQueueOut
+QueueOut = WaitingOut | AdmittedOut | NotInQueueOut | SoldOutOut
 
 
 def queue_out(answer: QueueAnswer) -> QueueOut:
@@ -34,6 +34,8 @@ def queue_out(answer: QueueAnswer) -> QueueOut:
             eta_s=answer.eta_s,
             poll_after_ms=answer.poll_after_ms,
         )
+    if isinstance(answer, SoldOut):
+        return SoldOutOut()
     return NotInQueueOut()
 
 
@@ -43,12 +45,13 @@ def queue_out(answer: QueueAnswer) -> QueueOut:
     status_code=202,
     responses={
         202: {"model": WaitingOut, "description": "waiting: place in line and when to ask again"},
-        200: {"model": AdmittedOut, "description": "already admitted: the pass"},
+        200: {"model": AdmittedOut | SoldOutOut, "description": "already admitted: the pass; or sold out"},
     },
     path_ids=("schedule_id",),
 )
 async def enter(request: Request) -> Response:
-    """Join the line (idempotent): 202 with the place in line, or 200 with the pass if admitted."""
+    """Join the line (idempotent): 202 with the place in line, 200 with the pass if admitted,
+    or 200 SOLD_OUT when every seat is sold (no place is given then)."""
     res = requests.resources(request)
     user = requests.principal(request)
     schedule_id = ScheduleId(requests.path_id(request, "schedule_id"))
@@ -56,14 +59,15 @@ async def enter(request: Request) -> Response:
         answer = await use.enter_queue(
             res.catalog, res.waiting_room, res.pass_tokens, res.clock, schedule_id, user.user_id
         )
-    admitted = isinstance(answer, AdmittedWithPass)
-    res.metrics.queue_entered_total.labels("admitted" if admitted else "waiting").inc()
-    return json_response(queue_out(answer), 200 if admitted else 202)
+    outcome = "waiting" if isinstance(answer, Waiting) else "sold_out" if isinstance(answer, SoldOut) else "admitted"
+    res.metrics.queue_entered_total.labels(outcome).inc()
+    return json_response(queue_out(answer), 202 if outcome == "waiting" else 200)
 
 
 @hot.route("GET", "", responses={200: {"model": QueueOut}}, path_ids=("schedule_id",))
 async def status(request: Request) -> Response:
-    """My status: WAITING (poll again after ``poll_after_ms``), ADMITTED with the pass, or NOT_IN_QUEUE."""
+    """My status: WAITING (poll again after ``poll_after_ms``), ADMITTED with the pass,
+    NOT_IN_QUEUE, or SOLD_OUT (every seat sold; my place is kept should one come back)."""
     res = requests.resources(request)
     user = requests.principal(request)
     schedule_id = ScheduleId(requests.path_id(request, "schedule_id"))

@@ -2,46 +2,28 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
 from fastapi import APIRouter, Request
 from starlette.responses import StreamingResponse
 
 from ticketing.api.dependencies import Res, ScheduleIdPath
-from ticketing.api.rate_limits import client_address
-from ticketing.api.stream_slots import StreamSlots
+from ticketing.api.event_streams import event, event_stream, relay
 from ticketing.bootstrap import Resources
 from ticketing.domain.ids import ScheduleId
 from ticketing.services.catalog import get_schedule, seat_map
 
 router = APIRouter(prefix="/api/v1", tags=["catalog"])
 
-KEEP_ALIVE_S = 15.0
 
-
-async def _events(res: Resources, schedule_id: ScheduleId) -> AsyncIterator[str]:
-    res.metrics.sse_connections.inc()
-    try:
-        # Subscribe first, then read the full state: a change in between shows up twice
-        # (harmless, states are absolute) but never goes missing.
-        async with res.seat_events.listen(schedule_id) as changes:
-            views = await seat_map(res.catalog, res.seat_map, schedule_id)
-            hello = {"schedule_id": schedule_id, "seats": {v.seat.seat_no: v.status for v in views}}
-            yield f"event: hello\ndata: {json.dumps(hello, separators=(',', ':'))}\n\n"
-            while True:
-                try:
-                    raw = await asyncio.wait_for(changes.get(), timeout=KEEP_ALIVE_S)
-                except TimeoutError:
-                    yield ": keep-alive\n\n"
-                    continue
-                if raw is None:
-                    yield 'event: resync\ndata: {"reason":"client fell behind"}\n\n'
-                    return
-                yield f"event: seats\ndata: {raw.decode()}\n\n"
-    finally:
-        res.metrics.sse_connections.dec()
+async def _events(res: Resources, schedule_id: ScheduleId) -> AsyncGenerator[str]:
+    # Subscribe first, then read the full state: a change in between shows up twice
+    # (harmless, states are absolute) but never goes missing.
+    async with res.seat_events.listen(schedule_id) as changes:
+        views = await seat_map(res.catalog, res.seat_map, schedule_id)
+        yield event("hello", {"schedule_id": schedule_id, "seats": {v.seat.seat_no: v.status for v in views}})
+        async for chunk in relay(changes, "seats", resync='{"reason":"client fell behind"}'):
+            yield chunk
 
 
 @router.get(
@@ -55,10 +37,4 @@ async def seat_stream(schedule_id: ScheduleIdPath, res: Res, request: Request) -
     ``TICKETING_SSE_MAX_PER_CLIENT`` streams per client address (429 TOO_MANY_STREAMS) and
     ``TICKETING_SSE_MAX_PER_PROCESS`` per API process (503 STREAM_CAPACITY_REACHED)."""
     await get_schedule(res.catalog, ScheduleId(schedule_id))  # 404 before the stream starts
-    slots: StreamSlots = request.app.state.stream_slots
-    release = slots.take(client_address(request))
-    return StreamingResponse(
-        slots.hold_for(_events(res, ScheduleId(schedule_id)), release),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
+    return event_stream(request, res, _events(res, ScheduleId(schedule_id)))

@@ -62,4 +62,4 @@ async def verify_ticket(body: TicketCheckIn, res: Res, _: Admin) -> TicketCheckO
 @router.get("/tickets/public-key", response_class=PlainTextResponse)
 async def ticket_public_key(res: Res) -> PlainTextResponse:
     """The PEM public key that verifies every ticket offline (`ticketing verify-ticket`)."""
-    return PlainTextResponse(res.tickets.public_pem, media_type="application/x-pem-file")
+    return PlainTextResponse(res.tickets.public_pem)

@@ -9,8 +9,12 @@
 -- After a tick that admitted someone, the last ticket admitted ("served") and the rate are
 -- published: one message serves every waiting page, which counts its own place from it.
 -- KEYS[1] queue ZSET   KEYS[2] pass ZSET   KEYS[3] rate HASH   KEYS[4] admissions LIST
--- KEYS[5] queue events channel
+-- KEYS[5] queue events channel   KEYS[6] sold seats count   KEYS[7] the schedule's seat count
+-- KEYS[8] sold-out flag STRING
 -- ARGV[1] capacity   ARGV[2] pass ttl ms   ARGV[3] admit per tick
+-- Sold out (every seat SOLD): nobody is admitted, and the pages are told once, when it
+-- happens (the flag); told again, once, should a seat come back.
+-- include: sold_out
 -- Returns {expired, admitted, still_waiting, live_passes}.
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -22,6 +26,10 @@ local expired = redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
 local live = redis.call('ZCARD', KEYS[2])
 local waiting_before = redis.call('ZCARD', KEYS[1])
 local n = math.min(capacity - live, per_tick)
+local closed = sold_out(KEYS[6], KEYS[7])
+if closed then
+  n = 0
+end
 
 local admitted = 0
 if n > 0 and waiting_before > 0 then
@@ -58,9 +66,16 @@ else
   redis.call('HSET', KEYS[3], 'ws', now, 'wc', 0)
 end
 
-if admitted > 0 then
+local told = false
+if closed then
+  told = redis.call('SET', KEYS[8], '1', 'NX')
+elseif redis.call('DEL', KEYS[8]) == 1 then
+  told = true  -- a seat came back: the line is open again
+end
+if admitted > 0 or told then
   local per_s = tonumber(redis.call('HGET', KEYS[3], 'per_s') or '0')
-  redis.call('PUBLISH', KEYS[5], string.format('{"served":%d,"per_s":%.3f}', tonumber(redis.call('LINDEX', KEYS[4], -1)), per_s))
+  local served = tonumber(redis.call('LINDEX', KEYS[4], -1) or '0')
+  redis.call('PUBLISH', KEYS[5], string.format('{"served":%d,"per_s":%.3f,"sold_out":%s}', served, per_s, tostring(closed)))
 end
 
 return {expired, admitted, waiting_before - admitted, live + admitted}

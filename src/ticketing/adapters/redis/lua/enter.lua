@@ -6,10 +6,13 @@
 -- KEYS[1] queue ZSET (user -> ticket)   KEYS[2] ticket counter   KEYS[3] pass ZSET (user -> expiry ms)
 -- KEYS[4] rate HASH (read only, for the ETA)   KEYS[5] pace HASH (user -> earliest next poll ms)
 -- KEYS[6] the user's enter rate-limit STRING (lib/rate.lua)
+-- KEYS[7] sold seats count   KEYS[8] the schedule's seat count (lib/sold_out.lua)
 -- ARGV[1] user id; ARGV[2..5] the poll floor (see lib/pace.lua); ARGV[6] rate interval ms, ARGV[7] burst
 -- Returns {1, pass_expiry_ms} when admitted, {0, ticket, ahead, rate_per_s_string} when waiting,
--- {-2, wait_ms} when waiting and asking too early, {-3, wait_ms} over the rate limit (nothing done).
+-- {-2, wait_ms} when waiting and asking too early, {-3, wait_ms} over the rate limit (nothing done),
+-- {-4} sold out: every seat is SOLD (no new ticket; a waiter keeps its ticket, should a seat come back).
 -- include: pace
+-- include: sold_out
 -- include: rate
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -17,6 +20,9 @@ local user = ARGV[1]
 local over = rate_wait(KEYS[6], now, tonumber(ARGV[6]), tonumber(ARGV[7]))
 if over > 0 then
   return {-3, over}
+end
+if sold_out(KEYS[7], KEYS[8]) then
+  return {-4}
 end
 
 local expiry = redis.call('ZSCORE', KEYS[3], user)

@@ -12,7 +12,9 @@
 -- User entries (rebuild mode) restore the per-user seat counts: ZADD GT, never shortening.
 -- In rebuild mode the intact marker is written last, and holds are accepted again.
 -- KEYS[1] seat state HASH   KEYS[2] seat events channel   KEYS[3] seat-state-intact marker
--- KEYS[4 .. 3+n] the lock key of each seat entry   KEYS[4+n ..] user hold ZSETs
+-- KEYS[4 .. 3+n] the lock key of each seat entry   KEYS[4+n .. 3+n+u] user hold ZSETs
+-- then the last two: KEYS[#KEYS-1] sold seats count, KEYS[#KEYS] the schedule's seat count
+-- ARGV[#ARGV] the schedule's number of seats (written in rebuild mode, with the sold count)
 -- ARGV[1] 'rebuild' | 'heal'   ARGV[2] n (seat entries)   ARGV[3] m (user entries)
 -- ARGV[4 ..] n seat entries of 4: seat no, 'SOLD'|'HELD'|'FREE'|'ORPHAN', hold id or '', ttl ms or 0
 -- then m user entries of 3: index into the user ZSET keys (1-based), member, score ms or 'inf'
@@ -21,11 +23,19 @@ local rebuild = ARGV[1] == 'rebuild'
 local n, m = tonumber(ARGV[2]), tonumber(ARGV[3])
 local changed, count = {}, 0
 
+local sold_now, sold_shown = 0, 0
+
 local function show(seat, state)
+  if state == 'SOLD' then
+    sold_shown = sold_shown + 1
+  end
   if redis.call('HGET', KEYS[1], seat) ~= state then
     redis.call('HSET', KEYS[1], seat, state)
     changed[seat] = state
     count = count + 1
+    if state == 'SOLD' then
+      sold_now = sold_now + 1
+    end
   end
 end
 
@@ -59,8 +69,14 @@ for j = 0, m - 1 do
   redis.call('ZADD', KEYS[3 + n + tonumber(ARGV[at])], 'GT', ARGV[at + 2], ARGV[at + 1])
 end
 
+-- SOLD is final: a heal adds the seats it newly shows SOLD; a rebuild, which sends every
+-- sold seat, sets the count (and the schedule's seat count) before holds are accepted again.
 if rebuild then
+  redis.call('SET', KEYS[#KEYS - 1], sold_shown)
+  redis.call('SET', KEYS[#KEYS], ARGV[#ARGV])
   redis.call('SET', KEYS[3], '1')
+elseif sold_now > 0 then
+  redis.call('INCRBY', KEYS[#KEYS - 1], sold_now)
 end
 if count > 0 then
   redis.call('PUBLISH', KEYS[2], cjson.encode({seats = changed}))

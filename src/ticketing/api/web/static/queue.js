@@ -107,7 +107,7 @@ function follow() {
       paused = line.paused;
       notice.textContent = paused ? t('queue_paused') : '';
     }
-    if (line.sold_out) notice.textContent = t('queue_sold_out');
+    if (line.sold_out) return closed(t('queue_sold_out'));
     if (ticket === null || done) return;
     if (line.served >= ticket) {
       ask(); // our turn: the status answer carries the pass
