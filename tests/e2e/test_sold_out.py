@@ -71,3 +71,21 @@ async def test_waiting_pages_are_told_once_when_the_last_seat_is_sold(settings: 
             await QueueAdvancer(res).tick()  # told once, not every tick
             with pytest.raises(TimeoutError):
                 await asyncio.wait_for(next_event(lines), 1)
+
+
+async def test_the_line_reopens_for_those_still_waiting_when_a_seat_comes_back(
+    client: httpx.AsyncClient, auth: Auth, app_res: Resources
+) -> None:
+    """Nothing un-sells a seat today (SOLD is final); a cancellation would lower the sold count.
+    The line follows the count: the waiter keeps its place, and is admitted when it reopens."""
+    schedule = await make_schedule(app_res, rows=1, cols=1, capacity=1)
+    await client.post(f"/api/v1/schedules/{schedule.id}/queue", headers=auth("patient"))
+    await app_res.seat_locks.mark_sold(schedule.id, [SeatNo("A-1")])
+    assert (await QueueAdvancer(app_res).tick()).admitted == 0
+    assert await status_of(client, auth, app_res, schedule.id, "patient") == "SOLD_OUT"
+
+    await app_res.redis.decr(app_res.keys.seats_sold(schedule.id))  # as a cancellation would
+
+    assert (await QueueAdvancer(app_res).tick()).admitted == 1
+    assert await status_of(client, auth, app_res, schedule.id, "patient") == "ADMITTED"
+    assert not (await app_res.waiting_room.line(schedule.id)).sold_out

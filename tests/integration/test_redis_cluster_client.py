@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import redis
+from redis.asyncio import RedisCluster
 
 from ticketing.adapters.redis.client import close, connect
 from ticketing.devtools.broker import free_port
@@ -54,3 +55,23 @@ async def test_calls_beyond_the_connection_limit_wait_their_turn_instead_of_fail
     finally:
         await close(client)
     assert answers == [None] * 40
+
+
+async def test_a_write_on_a_connection_a_failover_closed_is_a_lost_connection_not_a_crash(
+    one_node_cluster: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """uvloop's RuntimeError for a closed transport (seen once in the failover test as a 500)
+    reaches the caller as redis' ConnectionError, which the API answers 503 + Retry-After."""
+    client = connect(one_node_cluster, cluster=True, max_connections=4, pool_wait_s=1.0, timeout_s=2.0)
+
+    async def closed_under_us(self: object, *args: object, **kwargs: object) -> object:
+        raise RuntimeError("unable to perform operation on <TCPTransport closed=True>; the handler is closed")
+
+    try:
+        monkeypatch.setattr(RedisCluster, "execute_command", closed_under_us)
+        with pytest.raises(redis.ConnectionError):
+            await client.get("k:{s}")
+        monkeypatch.undo()
+        assert await client.get("k:{s}") is None  # the turn was given back
+    finally:
+        await close(client)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from ticketing.domain.catalog import QueuePolicy
+from ticketing.domain.catalog import QueuePolicy, Schedule
 from ticketing.domain.ids import ScheduleId, UserId
 
 # Polling pace: people at the front ask often so no admission is wasted; people far
@@ -46,6 +46,16 @@ class LineProgress:
 
     def ahead_of(self, ticket: int) -> int:
         return max(0, ticket - self.served - 1)
+
+    def news(self, schedule: Schedule) -> dict[str, object]:
+        """What every waiting page is told of its line (the queue stream's ``admission`` event)."""
+        return {
+            "served": self.served,
+            "per_s": self.per_s,
+            "paused": schedule.queue.paused,
+            "closed": schedule.sale_closed_at is not None,
+            "sold_out": self.sold_out,
+        }
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,6 +41,13 @@ class QueuedRedisCluster(RedisCluster):
             raise RedisConnectionError("no connection available (every one busy)") from None
         try:
             return await super().execute_command(*args, **kwargs)
+        except RuntimeError as exc:
+            # uvloop raises RuntimeError ("... the handler is closed") for a write on a
+            # connection that a failover just closed; redis-py lets it through as it is. It is
+            # a lost connection: a 503 with Retry-After upstream, like any other.
+            if "closed" not in str(exc):
+                raise
+            raise RedisConnectionError(f"connection closed under the call: {exc}") from exc
         finally:
             self._turns.release()
 

@@ -140,13 +140,7 @@ class RedisWaitingRoom:
     async def announce(self, schedule: Schedule) -> None:
         """Tell every waiting page of the sale's state now (paused, closed), with the line's number."""
         line = await self.line(schedule.id)
-        message = {
-            "served": line.served,
-            "per_s": line.per_s,
-            "paused": schedule.queue.paused,
-            "closed": schedule.sale_closed_at is not None,
-            "sold_out": line.sold_out,
-        }
+        message = line.news(schedule)
         await self._redis.publish(self._keys.queue_events(schedule.id), json.dumps(message, separators=(",", ":")))
 
     async def withdraw_passes(self, schedule_id: ScheduleId) -> int:

@@ -28,13 +28,7 @@ async def _admissions(res: Resources, schedule_id: ScheduleId) -> AsyncGenerator
     async with res.queue_events.listen(schedule_id) as ticks:
         line = await res.waiting_room.line(schedule_id)
         schedule = await get_schedule(res.catalog, schedule_id)
-        hello = {
-            "served": line.served,
-            "per_s": line.per_s,
-            "paused": schedule.queue.paused,
-            "closed": schedule.sale_closed_at is not None,
-            "sold_out": line.sold_out,
-        }
+        hello = line.news(schedule)
         yield event("admission", hello)
         async for chunk in relay(ticks, "admission"):
             yield chunk
