@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from bench import profile
 from bench.ceiling import WrkRun, ceiling_rate
 from bench.invariants import CheckResult
 from bench.machine import CpuShares
@@ -376,6 +377,7 @@ def markdown(f: Findings, target_list: list[Target]) -> str:
         *_scenarios_section(f),
         *_errors_section(f),
         *_invariants_section(f),
+        *profile.markdown_section(m.get("profiles", {})),
     ]
     if m.get("error"):
         lines += ["## The run failed", "", "```", m["error"], "```", ""]

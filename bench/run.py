@@ -12,6 +12,7 @@ run started is stopped on the way out, also on Ctrl-C or an error. The exit code
 an invariant check fails or a phase could not run; the targets are reported, not asserted.
 
 Env: BENCH_SCALE (0 < s <= 1, scales the crowds; default 1), BENCH_WRK_DURATION_S (default 10),
+BENCH_PROFILE=1 samples the API and every worker with py-spy during the contention and sellout phases,
 BENCH_KEEP_DATA=1 keeps the run's database and Redis keys (kept anyway when a check fails),
 BENCH_TOPOLOGY=cluster runs it all against the topology of `make cluster` (default: single).
 """
@@ -33,7 +34,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from bench import buyers, ceiling, machine, scenarios
+from bench import buyers, ceiling, machine, profile, scenarios
 from bench.invariants import check_all, command_available
 from bench.plan import Plan
 from bench.report import Findings, markdown, ms, sellout_numbers, targets
@@ -109,7 +110,8 @@ def run_scenarios(stack: Stack, plan: Plan, admin: str, f: Findings, schedules: 
         name = f"contention_{crowd}"
         schedules[name] = sid = new_schedule(stack, admin, f"bench {name}", plan.contention_schedule(crowd))
         log(f"k6: {crowd} buyers with passes on one seat")
-        done(scenarios.contention(stack, sid, crowd))
+        with profile.during(stack, name, f.meta.setdefault("profiles", {})):
+            done(scenarios.contention(stack, sid, crowd))
         run = f.scenarios[name]
         p95, p99 = run.stat("hold_ms", "p(95)"), run.stat("hold_ms", "p(99)")
         log(f"  {run.count('hold_won')} won, {run.count('hold_seat_taken')} lost; hold p95 {ms(p95)}, p99 {ms(p99)}")
@@ -124,7 +126,8 @@ def run_scenarios(stack: Stack, plan: Plan, admin: str, f: Findings, schedules: 
 
     schedules["sellout"] = sid = new_schedule(stack, admin, "bench sellout", plan.sellout_schedule())
     log(f"k6: sellout, {plan.sellout_users:,} buyers for {plan.sellout_seats:,} seats")
-    done(scenarios.sellout(stack, sid, plan.sellout_users, plan.sellout_seats))
+    with profile.during(stack, "sellout", f.meta.setdefault("profiles", {})):
+        done(scenarios.sellout(stack, sid, plan.sellout_users, plan.sellout_seats))
 
 
 def load_and_check(stack: Stack, plan: Plan, f: Findings, schedules: dict[str, int]) -> None:
