@@ -83,13 +83,13 @@ class ClusterPorts:
         return cls(
             balancer=free_port(),
             api=tuple(free_port() for _ in range(API_REPLICAS)),
-            redis=_free_cluster_ports(REDIS_MASTERS * 2),
+            redis=free_cluster_ports(REDIS_MASTERS * 2),
             broker=free_port(),
             metrics={name: tuple(free_port() for _ in range(WORKER_COPIES)) for name in WORKER_NAMES},
         )
 
 
-def _free_cluster_ports(count: int) -> tuple[int, ...]:
+def free_cluster_ports(count: int) -> tuple[int, ...]:
     """Ports whose cluster bus port (+10000) is free too."""
     found: list[int] = []
     while len(found) < count:
