@@ -113,6 +113,7 @@ class RedisWaitingRoom:
                 k.seats_sold(schedule_id),
                 k.seat_count(schedule_id),
                 k.queue_sold_out(schedule_id),
+                k.queue_pace(schedule_id),
             ],
             args=[policy.capacity, policy.pass_ttl_s * 1000, policy.admit_per_tick],
         )
