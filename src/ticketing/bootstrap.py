@@ -33,6 +33,7 @@ from ticketing.adapters.redis.client import RedisClient, connect
 from ticketing.adapters.redis.client import close as close_redis
 from ticketing.adapters.redis.event_hub import EventHub
 from ticketing.adapters.redis.keys import Keys
+from ticketing.adapters.redis.live_state import RedisLiveState
 from ticketing.adapters.redis.outbox_signal import RedisOutboxSignal
 from ticketing.adapters.redis.rate_limits import RateArgs, RedisRateLimiter
 from ticketing.adapters.redis.scripts import Scripts
@@ -46,6 +47,7 @@ from ticketing.adapters.sql.errors import server_unavailable
 from ticketing.adapters.sql.outbox import SqlOutbox
 from ticketing.adapters.sql.payments import SqlPayments
 from ticketing.adapters.sql.reservations import SqlReservations
+from ticketing.adapters.sql.retention import SqlRetention
 from ticketing.adapters.sql.seat_truth import SqlSeatTruth
 from ticketing.adapters.sql.transient import RetryPolicy
 from ticketing.adapters.sql.unit_of_work import SqlTransactions
@@ -121,6 +123,8 @@ class Resources:
     seat_truth: SqlSeatTruth
     abandoned_holds: AbandonedHolds
     rate_limiter: RedisRateLimiter
+    retention: SqlRetention
+    live_state: RedisLiveState
 
     @property
     def engine(self) -> AsyncEngine:
@@ -258,6 +262,8 @@ async def open_resources(settings: Settings, metrics: Metrics | None = None) -> 
         seat_truth=SqlSeatTruth(engine),
         abandoned_holds=AbandonedHolds(seat_locks, settle_within_s=settings.network_timeout_s),
         rate_limiter=RedisRateLimiter(keys, scripts, rates),
+        retention=SqlRetention(database),
+        live_state=RedisLiveState(redis, keys),
         dead_letters=KafkaDeadLetters(
             settings.kafka_bootstrap_servers, settings.network_timeout_s, settings.kafka_topic_prefix
         ),

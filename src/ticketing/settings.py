@@ -157,6 +157,23 @@ class Settings(BaseSettings):
         gt=0,
         description="a seat lock whose hold has no database row this long after it was taken is dropped",
     )
+    retention_interval_s: float = Field(default=60.0, gt=0, description="pause between retention rounds")
+    retention_outbox_keep_s: int = Field(
+        default=7 * 86400, ge=0, description="a published outbox row is deleted this long after it was sent"
+    )
+    retention_processed_keep_s: int = Field(
+        default=7 * 86400,
+        ge=0,
+        description="a consumer's mark of a processed event is deleted this long after; keep it longer than "
+        "any redelivery can come (the topics' retention, a consumer's longest outage)",
+    )
+    retention_live_state_keep_s: int = Field(
+        default=86400,
+        ge=0,
+        description="a schedule's Redis state (line, passes, FIFO audit list, seat state) is deleted this long "
+        "after its show started; `ticketing check` needs it until then",
+    )
+    retention_batch: int = Field(default=1000, ge=1, description="rows per delete statement")
     expirer_batch: int = Field(default=500, ge=1)
     expirer_interval_s: float = Field(default=1.0, gt=0)
     registry_resync_s: float = Field(default=10.0, gt=0)

@@ -126,6 +126,12 @@ class Metrics:
             "Refund attempts the provider did not carry out (the order stays REFUND_PENDING and is retried)",
             registry=r,
         )
+        self.retention_deleted_total = Counter(
+            "ticketing_retention_deleted_total",
+            "What the retention job deleted: outbox rows, processed-event marks, Redis keys, released schedules",
+            ["kind"],
+            registry=r,
+        )
         self.reconciler_repairs_total = Counter(
             "ticketing_reconciler_repairs_total",
             "Things the reconciler had to repair, by kind",

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 
 from ticketing.domain.catalog import Event, NewSchedule, Schedule, SeatSpec
 from ticketing.domain.errors import EventNotFound, ScheduleNotFound
+from ticketing.domain.holds import SeatStatus
 from ticketing.domain.ids import EventId, ScheduleId
-from ticketing.services.ports import CatalogStore, Clock, SeatLocks, SeatStates, WaitingRoom
+from ticketing.services.ports import CatalogStore, Clock, SeatLocks, SeatStates, SeatTruthReader, WaitingRoom
 
 AVAILABLE = "AVAILABLE"
 
@@ -55,9 +56,16 @@ async def get_schedule(catalog: CatalogStore, schedule_id: ScheduleId, fresh: bo
     return schedule
 
 
-async def seat_map(catalog: CatalogStore, states: SeatStates, schedule_id: ScheduleId) -> list[SeatView]:
-    """Every seat with its live status (AVAILABLE unless Redis says otherwise); raises ScheduleNotFound."""
-    await get_schedule(catalog, schedule_id)
+async def seat_map(
+    catalog: CatalogStore, states: SeatStates, truth: SeatTruthReader, clock: Clock, schedule_id: ScheduleId
+) -> list[SeatView]:
+    """Every seat with its live status (AVAILABLE unless Redis says otherwise); raises ScheduleNotFound.
+    Once the show has started the sale is over and its Redis state may be released
+    (services/retention.py): the map is then the database's, SOLD or AVAILABLE."""
+    schedule = await get_schedule(catalog, schedule_id)
     seats = await catalog.list_seats(schedule_id)
+    if clock.now() >= schedule.starts_at:
+        sold = await truth.sold_seats(schedule_id)
+        return [SeatView(seat, SeatStatus.SOLD if seat.seat_no in sold else AVAILABLE) for seat in seats]
     live = await states.states(schedule_id)
     return [SeatView(seat, live.get(seat.seat_no, AVAILABLE)) for seat in seats]

@@ -11,7 +11,7 @@ from ticketing.domain.holds import SeatStatus
 from ticketing.domain.ids import ScheduleId
 from ticketing.domain.reservations import ReservationStatus
 from ticketing.services.catalog import get_schedule, seat_map
-from ticketing.services.ports import CatalogStore, Clock, ReservationStore, SeatStates, WaitingRoom
+from ticketing.services.ports import CatalogStore, Clock, ReservationStore, SeatStates, SeatTruthReader, WaitingRoom
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +75,8 @@ async def sale_dashboard(
     catalog: CatalogStore,
     room: WaitingRoom,
     states: SeatStates,
+    truth: SeatTruthReader,
+    clock: Clock,
     reservations: ReservationStore,
     schedule_id: ScheduleId,
 ) -> SaleDashboard:
@@ -84,7 +86,7 @@ async def sale_dashboard(
     occupancy = await room.occupancy(schedule_id)
     line = await room.line(schedule_id)
     seats = dict.fromkeys(SeatStatus, 0)
-    for view in await seat_map(catalog, states, schedule_id):
+    for view in await seat_map(catalog, states, truth, clock, schedule_id):
         seats[SeatStatus(view.status)] += 1
     by_status = await reservations.count_by_status(schedule_id)
     refunds = by_status.get(ReservationStatus.REFUND_PENDING, 0) + by_status.get(ReservationStatus.REFUNDED, 0)

@@ -6,7 +6,15 @@ config all follow it (``tests/unit/test_worker_names.py`` fails when one drifts)
 Importing it loads nothing else.
 """
 
-WORKER_NAMES = ("queue-advancer", "hold-expirer", "outbox-relay", "confirm-consumer", "refunder", "reconciler")
+WORKER_NAMES = (
+    "queue-advancer",
+    "hold-expirer",
+    "outbox-relay",
+    "confirm-consumer",
+    "refunder",
+    "reconciler",
+    "retention",
+)
 
 # Where each worker serves /metrics on one host (``ticketing dev``, and what
 # deploy/prometheus/prometheus.yml scrapes); copies on one host take ports of their own.

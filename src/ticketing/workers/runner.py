@@ -18,9 +18,10 @@ from ticketing.workers.outbox_relay import OutboxRelay
 from ticketing.workers.queue_advancer import QueueAdvancer
 from ticketing.workers.reconciler import Reconciler
 from ticketing.workers.refunder import Refunder
+from ticketing.workers.retention import Retention
 
 WORKERS: dict[str, type[Worker]] = {
-    w.name: w for w in (QueueAdvancer, HoldExpirer, OutboxRelay, ConfirmConsumer, Refunder, Reconciler)
+    w.name: w for w in (QueueAdvancer, HoldExpirer, OutboxRelay, ConfirmConsumer, Refunder, Reconciler, Retention)
 }
 
 log = structlog.get_logger("ticketing.worker")

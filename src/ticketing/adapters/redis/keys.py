@@ -88,6 +88,32 @@ class Keys:
     def seat_events(self, s: ScheduleId) -> str:
         return f"{self.prefix}seat:events:{{{s}}}"
 
+    def of_schedule(self, s: ScheduleId) -> list[str]:
+        """Every key of one schedule with a fixed name (the line, the passes, the seat state)."""
+        return [
+            self.queue(s),
+            self.queue_seq(s),
+            self.passes(s),
+            self.queue_rate(s),
+            self.queue_pace(s),
+            self.admissions(s),
+            self.queue_sold_out(s),
+            self.seat_state(s),
+            self.seat_intact(s),
+            self.seats_sold(s),
+            self.seat_count(s),
+        ]
+
+    def of_schedule_per_member(self, s: ScheduleId) -> list[str]:
+        """Globs of one schedule's keys named per user, seat or hold (most expire by themselves;
+        a user's holds ZSET keeps its sold seats until the schedule's state is released)."""
+        return [
+            f"{self.prefix}holds:user:{{{s}}}:*",
+            f"{self.prefix}seat:lock:{{{s}}}:*",
+            f"{self.prefix}hold:void:{{{s}}}:*",
+            f"{self.prefix}rate:{{{s}}}:*",
+        ]
+
     def registry(self) -> str:
         """HASH schedule id -> queue policy of every schedule on sale (the advancer's work list)."""
         return f"{self.prefix}queue:registry"

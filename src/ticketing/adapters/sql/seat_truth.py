@@ -23,6 +23,12 @@ class SqlSeatTruth:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
+    async def sold_seats(self, schedule_id: ScheduleId) -> frozenset[SeatNo]:
+        """The schedule's SOLD seats: its guard rows."""
+        async with self._engine.connect() as conn:
+            rows = await conn.execute(sa.select(g.c.seat_no).where(g.c.schedule_id == schedule_id))
+            return frozenset(SeatNo(row.seat_no) for row in rows)
+
     async def seat_truth(self, schedule_id: ScheduleId, payment_window_s: int, with_counts: bool) -> SeatTruth:
         """SOLD seats (guard rows), holds that still own their seats -- HELD and not expired by
         the database clock (with the time they have left), or paid and awaiting confirmation

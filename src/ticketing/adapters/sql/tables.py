@@ -34,6 +34,7 @@ schedule = sa.Table(
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("admission_paused", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("sale_closed_at", UtcDateTime, nullable=True),
+    sa.Column("live_state_released_at", UtcDateTime, nullable=True),
 )
 
 seat = sa.Table(

@@ -109,7 +109,7 @@ async def get_seat_map(request: Request) -> Response:
     schedule_id = requests.path_id(request, "schedule_id")
     user = requests.principal_if_any(request)
     await rate_limits.count(request, Action.SEAT_MAP, user.user_id if user else None)
-    views = await use.seat_map(res.catalog, res.seat_map, ScheduleId(schedule_id))
+    views = await use.seat_map(res.catalog, res.seat_map, res.seat_truth, res.clock, ScheduleId(schedule_id))
     seats = [
         SeatOut(
             seat_no=v.seat.seat_no,

@@ -35,7 +35,13 @@ def dashboard_out(d: use.SaleDashboard) -> SaleDashboardOut:
 
 async def _dashboard(res: Res, schedule_id: int) -> SaleDashboardOut:
     found = await use.sale_dashboard(
-        res.catalog, res.waiting_room, res.seat_map, res.reservations, ScheduleId(schedule_id)
+        res.catalog,
+        res.waiting_room,
+        res.seat_map,
+        res.seat_truth,
+        res.clock,
+        res.reservations,
+        ScheduleId(schedule_id),
     )
     return dashboard_out(found)
 

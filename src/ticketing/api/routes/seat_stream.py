@@ -20,7 +20,7 @@ async def _events(res: Resources, schedule_id: ScheduleId) -> AsyncGenerator[str
     # Subscribe first, then read the full state: a change in between shows up twice
     # (harmless, states are absolute) but never goes missing.
     async with res.seat_events.listen(schedule_id) as changes:
-        views = await seat_map(res.catalog, res.seat_map, schedule_id)
+        views = await seat_map(res.catalog, res.seat_map, res.seat_truth, res.clock, schedule_id)
         yield event("hello", {"schedule_id": schedule_id, "seats": {v.seat.seat_no: v.status for v in views}})
         async for chunk in relay(changes, "seats", resync='{"reason":"client fell behind"}'):
             yield chunk
