@@ -62,12 +62,13 @@ async def create_schedule(
     admit_per_tick: int,
     hold_ttl_s: int = 600,
     max_seats_per_user: int = 1,
+    starts_in: timedelta = timedelta(days=1),
 ) -> int:
     """An event with one schedule whose sale is open now; returns the schedule id."""
     event = expect(await http.post("/api/v1/admin/events", json={"title": title}, headers=bearer(admin_token)), 201)
     now = datetime.now(UTC)
     body = {
-        "starts_at": (now + timedelta(days=1)).isoformat(),
+        "starts_at": (now + starts_in).isoformat(),
         "sale_opens_at": (now - timedelta(minutes=1)).isoformat(),
         "hold_ttl_s": hold_ttl_s,
         "max_seats_per_user": max_seats_per_user,

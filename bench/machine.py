@@ -105,3 +105,25 @@ def idle_cpu_pct(sample_s: float = 1.0) -> float:
     time.sleep(sample_s)
     busy1, total1 = _system_ticks()
     return 100.0 * (1 - (busy1 - busy0) / max(1, total1 - total0))
+
+
+PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
+
+
+def rss_by_group(groups: Iterable[int]) -> dict[int, int]:
+    """Resident memory (bytes) of every process group in ``groups``, summed over its live
+    processes (an API server's forked workers share its group)."""
+    wanted = set(groups)
+    rss = dict.fromkeys(wanted, 0)
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            raw = (entry / "stat").read_text()
+        except OSError:
+            continue
+        rest = raw[raw.rindex(")") + 2 :].split()
+        pgrp = int(rest[2])
+        if pgrp in wanted:
+            rss[pgrp] += int(rest[21]) * PAGE_BYTES  # field 24 of proc(5): resident pages
+    return rss

@@ -108,6 +108,12 @@ class Plan:
         queue = QueuePlan(capacity=capacity, pass_ttl_s=60, admit_per_tick=max(10, capacity // 6))
         return SchedulePlan(rows=self.sellout_seats // GRID_COLS, cols=GRID_COLS, queue=queue, hold_ttl_s=300)
 
+    def million_schedule(self, admit_per_tick: int) -> SchedulePlan:
+        # Capacity never binds: while admission runs, each tick admits admit_per_tick.
+        return SchedulePlan(
+            rows=1, cols=1, queue=QueuePlan(capacity=1_000_000, pass_ttl_s=600, admit_per_tick=admit_per_tick)
+        )
+
     def enter_schedule(self) -> SchedulePlan:
         # Capacity 1: nobody leaves the line during the measurement, every request is a new entry.
         return SchedulePlan(rows=1, cols=1, queue=QueuePlan(capacity=1, pass_ttl_s=600, admit_per_tick=1))

@@ -6,7 +6,8 @@ Phases, each bounded in time (about 5-8 minutes in all at full size, a minute or
      the whole pipeline (and lets the confirm consumer join its group) before any load;
   2. throughput (wrk): the ceiling GET /readyz/redis, then queue enter and seat hold;
   3. scenarios (k6, loadtest/): contention with 80 and 1,000 buyers, burst, pass_ttl, sellout;
-  4. ``ticketing check --schedule S --json`` for every schedule the run created.
+  4. a million waiters (bench/million.py): one line bulk-loaded to 1,000,000, probed against 1,000;
+  5. ``ticketing check --schedule S --json`` for every schedule the run created.
 Then bench/results/<UTC timestamp>.json and .md, and the markdown printed. Every process the
 run started is stopped on the way out, also on Ctrl-C or an error. The exit code is 1 when
 an invariant check fails or a phase could not run; the targets are reported, not asserted.
@@ -34,7 +35,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from bench import buyers, ceiling, machine, profile, scenarios
+from bench import buyers, ceiling, machine, million, profile, scenarios
 from bench.invariants import check_all, command_available
 from bench.plan import Plan
 from bench.report import Findings, markdown, ms, sellout_numbers, targets
@@ -137,6 +138,8 @@ def load_and_check(stack: Stack, plan: Plan, f: Findings, schedules: dict[str, i
         warm_up(stack, plan, admin, schedules)
         measure_throughput(stack, plan, admin, f, schedules)
         run_scenarios(stack, plan, admin, f, schedules)
+        log(f"a million waiters: one line filled to {million.total_waiters(plan):,}")
+        f.million = million.run(stack, plan, admin, schedules, log)
     except Exception:
         f.meta["error"] = traceback.format_exc(limit=8)
         log("a phase failed:\n" + f.meta["error"])
@@ -159,6 +162,7 @@ def write_results(f: Findings, plan: Plan, schedules: dict[str, int], ok: bool) 
         "wrk": {name: run.to_json() for name, run in f.wrk.items()},
         "scenarios": {name: run.to_json() for name, run in f.scenarios.items()},
         "sellout": sellout_numbers(f.scenarios["sellout"]) if "sellout" in f.scenarios else None,
+        "million": f.million.to_json() if f.million else None,
         "checks": {name: c.to_json() for name, c in f.checks.items()},
     }
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)

@@ -75,6 +75,7 @@ class Stack:
     children: list[ChildProcess] = field(default_factory=list)
     broker: LocalBroker | None = None
     redis_cluster: bool = False  # a private Redis Cluster, gone with the stack: nothing to delete
+    worker_metrics: dict[str, list[str]] = field(default_factory=dict)  # worker -> each copy's /metrics
 
     def cli(self, *args: str, timeout_s: float = 120.0) -> subprocess.CompletedProcess[str]:
         """Run ``ticketing <args>`` against this stack's settings; raises on a non-zero exit."""
@@ -154,14 +155,17 @@ def _wait_ready(stack: Stack) -> None:
 
 
 @contextmanager
-def running_stack(run_id: str, work_dir: Path, topology: str = "single") -> Iterator[Stack]:
+def running_stack(
+    run_id: str, work_dir: Path, topology: str = "single", settings: dict[str, str] | None = None
+) -> Iterator[Stack]:
     """Broker, migrated database, API and every worker; all stopped on exit.
 
+    ``settings``: TICKETING_* variables over the production-like defaults.
     ``single``: one API process tree (``API_WORKERS`` server processes) and one copy of each
     worker on the shared Redis. ``cluster``: the topology of ``make cluster`` (a Redis Cluster
     of its own, API replicas behind HAProxy, two copies of every worker)."""
     if topology == "cluster":
-        with _cluster_stack(run_id, work_dir) as stack:
+        with _cluster_stack(run_id, work_dir, settings or {}) as stack:
             yield stack
         return
     database_url = _database_url(run_id)
@@ -169,6 +173,7 @@ def running_stack(run_id: str, work_dir: Path, topology: str = "single") -> Iter
     try:
         env = {
             **_stack_env(run_id, database_url),
+            **(settings or {}),
             "TICKETING_KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
             "TICKETING_API_PORT": str(free_port()),
         }
@@ -189,7 +194,10 @@ def running_stack(run_id: str, work_dir: Path, topology: str = "single") -> Iter
             stack.children.append(ChildProcess.spawn("api", api, work_dir / "api.log", env=env))
             for name in WORKERS:
                 argv = cli_command("worker", name)
-                stack.children.append(ChildProcess.spawn(name, argv, work_dir / f"{name}.log", env=env))
+                port = free_port()
+                stack.worker_metrics[name] = [f"http://127.0.0.1:{port}/metrics"]
+                worker_env = {**env, "TICKETING_METRICS_PORT": str(port)}
+                stack.children.append(ChildProcess.spawn(name, argv, work_dir / f"{name}.log", env=worker_env))
             _wait_ready(stack)
             yield stack
         finally:
@@ -199,9 +207,9 @@ def running_stack(run_id: str, work_dir: Path, topology: str = "single") -> Iter
 
 
 @contextmanager
-def _cluster_stack(run_id: str, work_dir: Path) -> Iterator[Stack]:
+def _cluster_stack(run_id: str, work_dir: Path, settings: dict[str, str]) -> Iterator[Stack]:
     database_url = _database_url(run_id)
-    env = _stack_env(run_id, database_url)
+    env = {**_stack_env(run_id, database_url), **settings}
     root = Path(tempfile.mkdtemp(prefix=f"ticketing-bench-cluster-{run_id}-"))
     topology = Topology(env, ClusterPorts.free(), root, log_dir=work_dir)
     try:
@@ -217,6 +225,10 @@ def _cluster_stack(run_id: str, work_dir: Path) -> Iterator[Stack]:
             broker=topology.broker,
             redis_cluster=True,
         )
+        stack.worker_metrics = {
+            name: [f"http://127.0.0.1:{port}/metrics" for port in ports]
+            for name, ports in topology.ports.metrics.items()
+        }
         # The Redis nodes count as the service too (CPU shares, liveness); the topology stops them.
         stack.children = [c.process for c in topology.children.values() if c.process is not None]
         stack.children += list(topology.redis.nodes.values())
