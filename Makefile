@@ -109,10 +109,13 @@ browser-tools:
 screenshots: install db-user browser-tools  ## renew docs/screenshots/ from the browser tests
 	TICKETING_SCREENSHOTS=$(CURDIR)/docs/screenshots $(UV) run pytest tests/browser -p no:randomly
 
-.PHONY: bench bench-tools browser-tools compose-tools cluster cluster-tools screenshots
+.PHONY: bench soak bench-tools browser-tools compose-tools cluster cluster-tools screenshots
 
 bench: install db-user bench-tools  ## load tests on a fresh stack of its own (~5-8 min); BENCH_SCALE=0.1 for a smoke run
 	$(UV) run python -m bench.run
+
+soak: install db-user  ## a steady sale for 10 min: memory and table sizes sampled (SOAK_RATE, SOAK_DURATION_S)
+	$(UV) run python -m bench.soak
 
 # wrk comes from Debian (k6 comes with the locked dev dependencies); a fresh machine lacks it.
 bench-tools:
