@@ -3,7 +3,7 @@ load, then enter and status latency, the Redis memory per waiting user and the a
 time, each against the same numbers at 1,000 waiters in the same run.
 
 The load writes what ``enter.lua`` leaves for a waiting user: a ticket from the line's counter
-in the queue ZSET and the user's earliest next poll in the pace HASH. (A real entry also leaves
+in the queue ZSET and the user's earliest next poll in the user's pace bucket. (A real entry also leaves
 a per-user rate-limit STRING that expires within a second; it is not part of the line.) The
 schedule's admission is paused while the probes run, so the line stands still; the tick time is
 measured with admission resumed for a few seconds, read from the advancer's own histogram
@@ -20,6 +20,7 @@ import asyncio
 import re
 import statistics
 import time
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,14 +42,12 @@ LOAD_CHUNK = 2000  # users per script call: about a millisecond of Redis each
 TICK_WINDOW_S = 3.0
 ADMIT_PER_TICK = 20
 
-# KEYS[1] queue ZSET  KEYS[2] ticket counter  KEYS[3] pace HASH
-# ARGV[1] the pace value (Redis ms) every loaded user gets; ARGV[2..] the users, in line order.
+# KEYS[1] queue ZSET  KEYS[2] ticket counter; ARGV: the users, in line order.
 BULK_LOAD = """
-local n = #ARGV - 1
+local n = #ARGV
 local first = redis.call('INCRBY', KEYS[2], n) - n
 for i = 1, n do
-  redis.call('ZADD', KEYS[1], first + i, ARGV[i + 1])
-  redis.call('HSET', KEYS[3], ARGV[i + 1], ARGV[1])
+  redis.call('ZADD', KEYS[1], first + i, ARGV[i])
 end
 return first + n
 """
@@ -116,34 +115,49 @@ def total_waiters(plan: Plan) -> int:
 
 
 class Line:
-    """The schedule's line keys and a loader that appends users to it."""
+    """The schedule's line keys and a loader that appends users to it: tickets in order by a
+    script (the line's own counter, as enter.lua takes them), each user's next-poll time in its
+    pace bucket (keys.py) by pipelined HSETs, one per bucket and chunk."""
 
     def __init__(self, stack: Stack, schedule_id: int) -> None:
         self.redis = Redis.from_url(stack.redis_url)
-        keys, s = Keys(stack.redis_prefix), ScheduleId(schedule_id)
-        self.queue, self.seq, self.pace = keys.queue(s), keys.queue_seq(s), keys.queue_pace(s)
+        self.keys, self.s = Keys(stack.redis_prefix), ScheduleId(schedule_id)
+        self.queue, self.seq = self.keys.queue(self.s), self.keys.queue_seq(self.s)
         self._load = self.redis.register_script(BULK_LOAD)
 
     def append(self, users: Sequence[str]) -> None:
-        now_ms = str(int(time.time() * 1000))
+        now_ms = int(time.time() * 1000)
         for first in range(0, len(users), LOAD_CHUNK):
-            self._load(keys=[self.queue, self.seq, self.pace], args=[now_ms, *users[first : first + LOAD_CHUNK]])
+            chunk = users[first : first + LOAD_CHUNK]
+            self._load(keys=[self.queue, self.seq], args=list(chunk))
+            buckets: dict[str, list[str | int]] = defaultdict(list)
+            for user in chunk:
+                buckets[self.keys.queue_pace(self.s, user)] += [user, now_ms]
+            with self.redis.pipeline(transaction=False) as pipe:
+                for key, fields in buckets.items():
+                    pipe.hset(key, items=fields)
+                pipe.execute()
 
     def used_memory(self) -> int:
         return int(self.redis.info("memory")["used_memory"])
 
-    def key_bytes(self) -> dict[str, int]:
-        return {name: int(self.redis.memory_usage(key, samples=0) or 0) for name, key in self.keys().items()}
+    def pace_buckets(self) -> list[bytes]:
+        return list(self.redis.scan_iter(match=self.keys.queue_pace_buckets(self.s), count=5000))
 
-    def keys(self) -> dict[str, str]:
-        return {"queue ZSET": self.queue, "pace HASH": self.pace}
+    def key_bytes(self) -> dict[str, int]:
+        """MEMORY USAGE of the queue ZSET, and of every pace bucket summed."""
+        with self.redis.pipeline(transaction=False) as pipe:
+            for key in self.pace_buckets():
+                pipe.memory_usage(key, samples=0)
+            pace = sum(int(n or 0) for n in pipe.execute())
+        return {"queue ZSET": int(self.redis.memory_usage(self.queue, samples=0) or 0), "pace HASH buckets": pace}
 
     def waiting(self) -> int:
         return int(self.redis.zcard(self.queue))
 
     def drop(self) -> None:
         """The big keys go at once (UNLINK frees them off Redis' main thread)."""
-        self.redis.unlink(self.queue, self.pace)
+        self.redis.unlink(self.queue, *self.pace_buckets())
         self.redis.close()
 
 

@@ -90,7 +90,10 @@ async def res(settings: Settings) -> AsyncIterator[Resources]:
 async def pace_passes(res: Resources, schedule_id: int) -> None:
     """As if every waiter's pace had run out: its next enter or status is answered, not refused
     POLL_TOO_EARLY (tests that mean "later" without waiting a second or more of real time)."""
-    await res.redis.delete(res.keys.queue_pace(ScheduleId(schedule_id)))
+    buckets = res.keys.queue_pace_buckets(ScheduleId(schedule_id))
+    found = [key async for key in res.redis.scan_iter(match=buckets, count=1000)]
+    if found:
+        await res.redis.delete(*found)
 
 
 async def make_schedule(

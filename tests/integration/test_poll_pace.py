@@ -55,7 +55,7 @@ async def test_the_scripts_floor_is_the_domains_pace_with_the_least_jitter(
     after = await redis_now_ms(res)
     assert isinstance(answer, Waiting)
     assert answer.ahead == ahead
-    not_before = int(await res.redis.hget(res.keys.queue_pace(schedule.id), "me") or 0)
+    not_before = int(await res.redis.hget(res.keys.queue_pace(schedule.id, "me"), "me") or 0)
     floor = poll_after_ms(estimate_wait_s(ahead, rate, schedule.queue), schedule.queue.pass_ttl_s, spread=0.0)
     assert before + floor <= not_before <= after + floor
     assert answer.poll_after_ms >= floor  # an obedient client is never early
@@ -68,7 +68,7 @@ async def test_an_admitted_user_is_never_paced_and_leaving_forgets_the_pace(res:
     await res.waiting_room.advance(schedule.id, schedule.queue)
     assert isinstance(await res.waiting_room.status(schedule, UserId("a")), Admitted)
     assert isinstance(await res.waiting_room.status(schedule, UserId("a")), Admitted)
-    assert not await res.redis.hexists(res.keys.queue_pace(schedule.id), "a")
-    assert await res.redis.hexists(res.keys.queue_pace(schedule.id), "b")
+    assert not await res.redis.hexists(res.keys.queue_pace(schedule.id, "a"), "a")
+    assert await res.redis.hexists(res.keys.queue_pace(schedule.id, "b"), "b")
     await res.waiting_room.leave(schedule.id, UserId("b"))
-    assert not await res.redis.hexists(res.keys.queue_pace(schedule.id), "b")
+    assert not await res.redis.hexists(res.keys.queue_pace(schedule.id, "b"), "b")

@@ -121,14 +121,3 @@ async def test_admission_rate_is_measured_while_people_wait(res: Resources) -> N
     status = await res.waiting_room.status(schedule, UserId("u199"))
     assert isinstance(status, Waiting)
     assert status.eta_s == -(-status.ahead // rate) or abs(status.eta_s - status.ahead / rate) <= 1
-
-
-async def test_admission_forgets_the_admitted_users_next_poll_time(res: Resources) -> None:
-    """The pace HASH holds a next-poll time per waiting user; an admitted user is no longer
-    waiting, and a line that admits a million must not keep a million dead entries."""
-    schedule = await make_schedule(res, capacity=10, admit_per_tick=3)
-    for i in range(5):
-        await res.waiting_room.enter(schedule, UserId(f"u{i}"))
-    await res.waiting_room.advance(schedule.id, schedule.queue)
-    paced = await res.redis.hkeys(res.keys.queue_pace(schedule.id))
-    assert sorted(paced) == [b"u3", b"u4"]

@@ -7,9 +7,12 @@ A per-deployment (or per-test-run) prefix keeps runs apart on a shared Redis.
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 
 from ticketing.domain.ids import ScheduleId
+
+PACE_BUCKETS = 16384
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,9 +31,16 @@ class Keys:
     def queue_rate(self, s: ScheduleId) -> str:
         return f"{self.prefix}queue:rate:{{{s}}}"
 
-    def queue_pace(self, s: ScheduleId) -> str:
-        """HASH user -> the earliest (Redis ms) a waiting user may ask again (lua/lib/pace.lua)."""
-        return f"{self.prefix}queue:pace:{{{s}}}"
+    def queue_pace(self, s: ScheduleId, user: str) -> str:
+        """HASH user -> the earliest (Redis ms) a waiting user may ask again (lua/lib/pace.lua),
+        one of PACE_BUCKETS per schedule by a hash of the user. Small hashes are stored packed
+        (a listpack: ~25 bytes a user) where one big hash costs ~66 bytes a user; a line of a
+        million fills each bucket to about 61 users, below Redis' 128-entry packing limit."""
+        return f"{self.prefix}queue:pace:{{{s}}}:{zlib.crc32(user.encode()) % PACE_BUCKETS}"
+
+    def queue_pace_buckets(self, s: ScheduleId) -> str:
+        """Glob matching every pace bucket of the schedule."""
+        return f"{self.prefix}queue:pace:{{{s}}}:*"
 
     def rate(self, action: str, identity: str, s: ScheduleId | None = None) -> str:
         """STRING (with a TTL): an identity's rate-limit state for one action (lua/lib/rate.lua),
@@ -95,7 +105,6 @@ class Keys:
             self.queue_seq(s),
             self.passes(s),
             self.queue_rate(s),
-            self.queue_pace(s),
             self.admissions(s),
             self.queue_sold_out(s),
             self.seat_state(s),
@@ -108,6 +117,7 @@ class Keys:
         """Globs of one schedule's keys named per user, seat or hold (most expire by themselves;
         a user's holds ZSET keeps its sold seats until the schedule's state is released)."""
         return [
+            self.queue_pace_buckets(s),
             f"{self.prefix}holds:user:{{{s}}}:*",
             f"{self.prefix}seat:lock:{{{s}}}:*",
             f"{self.prefix}hold:void:{{{s}}}:*",

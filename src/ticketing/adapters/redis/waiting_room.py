@@ -80,7 +80,7 @@ class RedisWaitingRoom:
                 k.queue_seq(s),
                 k.passes(s),
                 k.queue_rate(s),
-                k.queue_pace(s),
+                k.queue_pace(s, user),
                 k.rate(action, identity(user, ""), s),
                 k.seats_sold(s),
                 k.seat_count(s),
@@ -92,7 +92,7 @@ class RedisWaitingRoom:
     async def leave(self, schedule_id: ScheduleId, user: UserId) -> bool:
         k = self._keys
         reply = await self._scripts.leave(
-            keys=[k.queue(schedule_id), k.passes(schedule_id), k.queue_pace(schedule_id)], args=[user]
+            keys=[k.queue(schedule_id), k.passes(schedule_id), k.queue_pace(schedule_id, user)], args=[user]
         )
         return any(integer(x) for x in reply)
 
@@ -113,7 +113,6 @@ class RedisWaitingRoom:
                 k.seats_sold(schedule_id),
                 k.seat_count(schedule_id),
                 k.queue_sold_out(schedule_id),
-                k.queue_pace(schedule_id),
             ],
             args=[policy.capacity, policy.pass_ttl_s * 1000, policy.admit_per_tick],
         )

@@ -10,7 +10,7 @@
 -- published: one message serves every waiting page, which counts its own place from it.
 -- KEYS[1] queue ZSET   KEYS[2] pass ZSET   KEYS[3] rate HASH   KEYS[4] admissions LIST
 -- KEYS[5] queue events channel   KEYS[6] sold seats count   KEYS[7] the schedule's seat count
--- KEYS[8] sold-out flag STRING   KEYS[9] pace HASH (an admitted user's next-poll time goes)
+-- KEYS[8] sold-out flag STRING
 -- ARGV[1] capacity   ARGV[2] pass ttl ms   ARGV[3] admit per tick
 -- Sold out (every seat SOLD): nobody is admitted, and the pages are told once, when it
 -- happens (the flag); told again, once, should a seat come back.
@@ -37,7 +37,6 @@ if n > 0 and waiting_before > 0 then
   local tickets = {}
   for i = 1, #popped, 2 do
     redis.call('ZADD', KEYS[2], now + ttl, popped[i])
-    redis.call('HDEL', KEYS[9], popped[i])
     admitted = admitted + 1
     tickets[admitted] = popped[i + 1]
   end

@@ -4,7 +4,7 @@
 -- across API replicas). A pass that expired is dropped and the user queues again.
 -- A user already waiting who asks again before its pace allows is told how long to wait.
 -- KEYS[1] queue ZSET (user -> ticket)   KEYS[2] ticket counter   KEYS[3] pass ZSET (user -> expiry ms)
--- KEYS[4] rate HASH (read only, for the ETA)   KEYS[5] pace HASH (user -> earliest next poll ms)
+-- KEYS[4] rate HASH (read only, for the ETA)   KEYS[5] the user's pace HASH bucket (user -> earliest next poll ms; keys.py)
 -- KEYS[6] the user's enter rate-limit STRING (lib/rate.lua)
 -- KEYS[7] sold seats count   KEYS[8] the schedule's seat count (lib/sold_out.lua)
 -- ARGV[1] user id; ARGV[2..5] the poll floor (see lib/pace.lua); ARGV[6] rate interval ms, ARGV[7] burst

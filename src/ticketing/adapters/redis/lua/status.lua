@@ -1,6 +1,6 @@
 -- status.lua: where a user stands, in one round trip.
 -- KEYS as enter.lua's: KEYS[1] queue ZSET   KEYS[2] ticket counter (unused here)   KEYS[3] pass ZSET
--- KEYS[4] rate HASH   KEYS[5] pace HASH (user -> earliest next poll ms)
+-- KEYS[4] rate HASH   KEYS[5] the user's pace HASH bucket (user -> earliest next poll ms; keys.py)
 -- KEYS[6] the user's status rate-limit STRING (lib/rate.lua)
 -- KEYS[7] sold seats count   KEYS[8] the schedule's seat count (lib/sold_out.lua)
 -- ARGV[1] user id; ARGV[2..5] the poll floor (see lib/pace.lua); ARGV[6] rate interval ms, ARGV[7] burst
