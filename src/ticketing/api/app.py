@@ -9,6 +9,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 import anyio._backends._asyncio  # noqa: F401  (Starlette loads it lazily; not by a sale's first burst)
 from fastapi import FastAPI
 
+from ticketing.api import fast_lane
 from ticketing.api.client_address import ClientAddresses
 from ticketing.api.middleware import RequestContext
 from ticketing.api.problems import PROBLEM_RESPONSES, install_problem_handlers
@@ -75,8 +76,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.fake_payments_enabled:
         app.include_router(pages.dev_router)
     app.mount("/static", pages.static_files(), name="static")
-    app.router.routes[0:0] = [*queue.hot.front, *holds.hot.front, *catalog.hot.front]  # see api/hot_routes.py
+    hot = [*queue.hot.front, *holds.hot.front, *catalog.hot.front]  # see api/hot_routes.py
+    app.router.routes[0:0] = hot  # a method they do not take is answered by the router (405)
     app.add_middleware(RequestContext, metrics=metrics)
+    fast_lane.install(app, hot, metrics)
     return app
 
 
