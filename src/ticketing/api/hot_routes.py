@@ -3,9 +3,10 @@
 FastAPI's per-request route handling alone cost ~35 us here (a trivial endpoint served ~14.5k
 req/s as a FastAPI route and ~26k as a plain Starlette route in the same app), and its
 parameter solving and response-model serialisation about a fifth of a hold's CPU. So a hot
-route is served by a plain Starlette route put in front of the router, whose endpoint reads
-the raw request itself (``api/requests.py``) and answers with the route's response model
-(``api/responses.py``). The same declaration also registers it with FastAPI's router, for the
+route is served by a plain Starlette route, matched ahead of the whole middleware stack
+(``api/fast_lane.py``) and put in front of the router too (where only a method it does not
+take arrives), whose endpoint reads the raw request itself (``api/requests.py``) and answers
+with the route's response model (``api/responses.py``). The same declaration also registers it with FastAPI's router, for the
 OpenAPI document only: requests never reach that registration.
 """
 
