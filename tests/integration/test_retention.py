@@ -15,7 +15,9 @@ from ticketing.bootstrap import Resources
 from ticketing.domain.catalog import Schedule
 from ticketing.domain.holds import SeatStatus
 from ticketing.domain.ids import ScheduleId, SeatNo, UserId
+from ticketing.domain.invariants import CheckPolicy, Invariant
 from ticketing.services import catalog
+from ticketing.services.invariants import check_invariants
 from ticketing.services.retention import RetentionPolicy, sweep
 
 DAY = 86400
@@ -150,3 +152,21 @@ async def test_once_the_show_started_the_seat_map_is_the_databases(res: Resource
     }
     before_start = await catalog.seat_map(res.catalog, res.seat_map, res.seat_truth, res.clock, schedule.id)
     assert {v.status for v in before_start} == {"AVAILABLE"}  # Redis is the live map until then
+
+
+async def test_the_check_of_a_released_show_does_not_ask_redis_for_what_was_released(res: Resources) -> None:
+    schedule = await make_schedule(res, rows=1, cols=2)
+    confirmed_at = to_db_time(res.clock.now() - timedelta(minutes=5))
+    async with res.engine.begin() as conn:
+        await conn.execute(
+            t.confirmed_seat_guard.insert().values(
+                schedule_id=schedule.id, seat_no="A-1", reservation_id=1, confirmed_at=confirmed_at
+            )
+        )
+    await res.live_state.release(schedule.id)
+    await res.retention.mark_released(schedule.id, res.clock.now())
+
+    report = await check_invariants(res.audit_records, res.audit_live, schedule.id, CheckPolicy())
+
+    assert Invariant.SEAT_MAP_MATCHES not in {v.invariant for v in report.violations}
+    assert report.checked["live_state_released"] == 1

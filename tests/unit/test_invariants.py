@@ -101,6 +101,7 @@ def test_a_clean_sale_has_no_violations_and_counts_what_it_checked() -> None:
         "live_passes": 2,
         "queue_capacity": 3,
         "seat_map_entries": 3,
+        "live_state_released": 0,
         "pending_refunds": 0,
     }
 

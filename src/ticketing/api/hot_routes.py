@@ -6,8 +6,8 @@ parameter solving and response-model serialisation about a fifth of a hold's CPU
 route is served by a plain Starlette route, matched ahead of the whole middleware stack
 (``api/fast_lane.py``) and put in front of the router too (where only a method it does not
 take arrives), whose endpoint reads the raw request itself (``api/requests.py``) and answers
-with the route's response model (``api/responses.py``). The same declaration also registers it with FastAPI's router, for the
-OpenAPI document only: requests never reach that registration.
+with the route's response model (``api/responses.py``). The same declaration also registers
+it with FastAPI's router, for the OpenAPI document only: requests never reach that one.
 """
 
 from __future__ import annotations

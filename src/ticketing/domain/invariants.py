@@ -98,6 +98,9 @@ class StoredRecords:
     reservations: tuple[ReservationRow, ...]
     guards: tuple[GuardRow, ...]
     orders: tuple[OrderRow, ...]
+    # The show is over and its Redis state was deleted (services/retention.py): nothing live
+    # is left to compare with the database.
+    live_state_released: bool = False
 
     @property
     def own_reservations(self) -> list[ReservationRow]:
@@ -344,7 +347,7 @@ def check_all(records: StoredRecords, live: LiveState, policy: CheckPolicy) -> A
         *passes_within_capacity(live, records.queue_capacity),
         *hold_had_live_pass(records, policy),
         *payer_owns_hold(records),
-        *seat_map_matches(records, live, policy),
+        *([] if records.live_state_released else seat_map_matches(records, live, policy)),
     ]
     own = records.own_reservations
     checked = {
@@ -358,6 +361,7 @@ def check_all(records: StoredRecords, live: LiveState, policy: CheckPolicy) -> A
         "live_passes": live_passes(live),
         "queue_capacity": records.queue_capacity,
         "seat_map_entries": len(live.seat_states),
+        "live_state_released": int(records.live_state_released),
     }
     refunds = tuple(
         PendingRefund(o.order_no, o.updated_at, o.retries, o.last_error)

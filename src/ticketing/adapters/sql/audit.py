@@ -79,18 +79,23 @@ class SqlAudit:
         async with self._engine.connect() as pooled:
             conn = await pooled.execution_options(isolation_level="REPEATABLE READ")
             async with conn.begin():
-                capacity = (
-                    await conn.execute(sa.select(t.schedule.c.queue_capacity).where(t.schedule.c.id == s))
-                ).scalar_one_or_none()
-                if capacity is None:
+                schedule = (
+                    await conn.execute(
+                        sa.select(t.schedule.c.queue_capacity, t.schedule.c.live_state_released_at).where(
+                            t.schedule.c.id == s
+                        )
+                    )
+                ).one_or_none()
+                if schedule is None:
                     return None
                 reservations = [_reservation(row) for row in await conn.execute(reservations_query)]
                 guards = [_guard(row) for row in await conn.execute(g.select().where(g.c.schedule_id == s))]
                 orders = [_order(row) for row in await conn.execute(orders_query)]
         return StoredRecords(
             schedule_id=s,
-            queue_capacity=int(capacity),
+            queue_capacity=int(schedule.queue_capacity),
             reservations=tuple(sorted(reservations, key=lambda x: x.id)),
             guards=tuple(sorted(guards, key=lambda x: x.seat_no)),
             orders=tuple(sorted(orders, key=lambda x: x.order_no)),
+            live_state_released=schedule.live_state_released_at is not None,
         )
