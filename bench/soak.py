@@ -248,7 +248,7 @@ def verdicts(soak: Soak) -> list[tuple[str, str, str, bool | None]]:
     keys = soak.series(lambda s: s.short_show_keys)
     before = max((v for t, v in keys if t < SHORT_SHOW_IN_S), default=0)
     after = keys[-1][1] if keys else None
-    measured = f"{before:.0f} keys before its show, {after if after is not None else '-'} at the end"
+    measured = f"{before:.0f} keys before its show, {'-' if after is None else f'{after:.0f}'} at the end"
     found.append(("finished show's Redis keys", "released", measured, bool(before) and after == 0))
     return found
 
