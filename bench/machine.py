@@ -27,9 +27,9 @@ def _system_ticks() -> tuple[int, int]:
     return total - idle, total
 
 
-def _process_ticks(groups: set[int]) -> tuple[int, int]:
-    """(ticks of processes in ``groups``, ticks of the shared services), over live processes."""
-    ours = services = 0
+def _processes() -> Iterator[tuple[str, list[str]]]:
+    """(command name, the fields of /proc/PID/stat after it) of every live process; field N
+    of proc(5) is at index N - 3."""
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -37,8 +37,13 @@ def _process_ticks(groups: set[int]) -> tuple[int, int]:
             raw = (entry / "stat").read_text()
         except OSError:
             continue  # exited meanwhile
-        comm = raw[raw.index("(") + 1 : raw.rindex(")")]
-        rest = raw[raw.rindex(")") + 2 :].split()
+        yield raw[raw.index("(") + 1 : raw.rindex(")")], raw[raw.rindex(")") + 2 :].split()
+
+
+def _process_ticks(groups: set[int]) -> tuple[int, int]:
+    """(ticks of processes in ``groups``, ticks of the shared services), over live processes."""
+    ours = services = 0
+    for comm, rest in _processes():
         pgrp, ticks = int(rest[2]), int(rest[11]) + int(rest[12])  # fields 5, 14 and 15 of proc(5)
         if pgrp in groups:
             ours += ticks
@@ -115,14 +120,7 @@ def rss_by_group(groups: Iterable[int]) -> dict[int, int]:
     processes (an API server's forked workers share its group)."""
     wanted = set(groups)
     rss = dict.fromkeys(wanted, 0)
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            raw = (entry / "stat").read_text()
-        except OSError:
-            continue
-        rest = raw[raw.rindex(")") + 2 :].split()
+    for _, rest in _processes():
         pgrp = int(rest[2])
         if pgrp in wanted:
             rss[pgrp] += int(rest[21]) * PAGE_BYTES  # field 24 of proc(5): resident pages
