@@ -27,6 +27,7 @@ from ticketing.api.routes import (
     seat_stream,
     tickets,
 )
+from ticketing.api.seat_map_json import SeatMapJson
 from ticketing.api.stream_slots import StreamSlots
 from ticketing.api.web import pages
 from ticketing.bootstrap import open_resources
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.stream_slots = StreamSlots(settings.sse_max_per_process, settings.sse_max_per_client)
     app.state.client_addresses = ClientAddresses(settings.trusted_proxies)
+    app.state.seat_map_json = SeatMapJson()
     install_problem_handlers(app)
     app.include_router(health.router, responses=PROBLEM_RESPONSES)
     if settings.api_metrics_port == 0:

@@ -13,10 +13,9 @@ def json_response(model: BaseModel, status: int = 200) -> Response:
     return Response(model.__pydantic_serializer__.to_json(model), status_code=status, media_type="application/json")
 
 
-def cacheable(request: Request, model: BaseModel) -> Response:
-    """200 with a strong ``ETag`` of the body, or a bodiless 304 when the caller's
+def cacheable(request: Request, body: bytes) -> Response:
+    """200 with a strong ``ETag`` of the JSON ``body``, or a bodiless 304 when the caller's
     ``If-None-Match`` already names it (the body is still built: it is the state's hash)."""
-    body = model.__pydantic_serializer__.to_json(model)
     etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
     headers = {"ETag": etag, "Cache-Control": "no-cache"}
     known = request.headers.get("if-none-match", "")

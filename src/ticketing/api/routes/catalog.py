@@ -19,8 +19,8 @@ from ticketing.api.schemas import (
     ScheduleOut,
     SeatGridIn,
     SeatMapOut,
-    SeatOut,
 )
+from ticketing.api.seat_map_json import SeatMapJson
 from ticketing.domain.catalog import Event, NewSchedule, QueuePolicy, Schedule, SeatSpec, seat_grid
 from ticketing.domain.ids import EventId, ScheduleId, SeatNo
 from ticketing.domain.rate_limits import Action
@@ -110,14 +110,5 @@ async def get_seat_map(request: Request) -> Response:
     user = requests.principal_if_any(request)
     await rate_limits.count(request, Action.SEAT_MAP, user.user_id if user else None)
     views = await use.seat_map(res.catalog, res.seat_map, res.seat_truth, res.clock, ScheduleId(schedule_id))
-    seats = [
-        SeatOut(
-            seat_no=v.seat.seat_no,
-            section=v.seat.section,
-            row_label=v.seat.row_label,
-            price=v.seat.price,
-            status=v.status,
-        )
-        for v in views
-    ]
-    return cacheable(request, SeatMapOut(schedule_id=schedule_id, seats=seats))
+    rendered: SeatMapJson = request.app.state.seat_map_json  # SeatMapOut's bytes, seats rendered once
+    return cacheable(request, rendered.body(schedule_id, views))
