@@ -6,7 +6,7 @@ import itertools
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -122,3 +122,13 @@ async def make_schedule(
     return await catalog.create_schedule(
         res.catalog, res.waiting_room, res.seat_locks, res.clock, EventId(event.id), new
     )
+
+
+class SkewedClock:
+    """The system clock moved by ``offset``: "later" (or a host whose clock is off) without waiting."""
+
+    def __init__(self, offset: timedelta) -> None:
+        self.offset = offset
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset

@@ -8,23 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import httpx
 
-from tests.conftest import make_schedule
+from tests.conftest import SkewedClock, make_schedule
 from tests.e2e.flows import Auth, admit, hold, seat_states
 from tests.e2e.test_confirmation import hold_statuses
 from ticketing.bootstrap import Resources
 from ticketing.workers.hold_expirer import HoldExpirer
-
-
-class SkewedClock:
-    def __init__(self, offset: timedelta) -> None:
-        self.offset = offset
-
-    def now(self) -> datetime:
-        return datetime.now(UTC) + self.offset
 
 
 def expirer_with_clock(res: Resources, offset_s: float) -> HoldExpirer:

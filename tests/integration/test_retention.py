@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from tests.conftest import make_schedule
+from tests.conftest import SkewedClock, make_schedule
 from ticketing.adapters.sql import tables as t
 from ticketing.adapters.sql.times import to_db_time
 from ticketing.bootstrap import Resources
@@ -21,17 +20,6 @@ from ticketing.services.invariants import check_invariants
 from ticketing.services.retention import RetentionPolicy, sweep
 
 DAY = 86400
-
-
-class ShiftedClock:
-    """The system clock moved forward: "later" without waiting for it."""
-
-    def __init__(self, res: Resources, ahead: timedelta) -> None:
-        self._now: Callable[[], datetime] = res.clock.now
-        self._ahead = ahead
-
-    def now(self) -> datetime:
-        return self._now() + self._ahead
 
 
 def policy(outbox_keep_s: int = DAY, processed_keep_s: int = DAY, live_state_keep_s: int = DAY) -> RetentionPolicy:
@@ -114,7 +102,7 @@ async def test_the_redis_state_of_a_finished_show_is_released_once(res: Resource
     assert len(await live_keys(res, finished)) >= 10
     before = await live_keys(res, running)
     # Two days on, the first show started more than a day ago; the second is moved a month on.
-    later = ShiftedClock(res, timedelta(days=1, hours=1) + (finished.starts_at - res.clock.now()))
+    later = SkewedClock(timedelta(days=1, hours=1) + (finished.starts_at - res.clock.now()))
     async with res.engine.begin() as conn:
         s = t.schedule
         far = to_db_time(running.starts_at + timedelta(days=30))
@@ -141,7 +129,7 @@ async def test_once_the_show_started_the_seat_map_is_the_databases(res: Resource
         )
     # Redis says otherwise (as a released state would: nothing at all).
     await res.redis.delete(res.keys.seat_state(schedule.id))
-    after_start = ShiftedClock(res, timedelta(days=2))
+    after_start = SkewedClock(timedelta(days=2))
 
     views = await catalog.seat_map(res.catalog, res.seat_map, res.seat_truth, after_start, schedule.id)
 

@@ -10,8 +10,9 @@ show that started is read from the database (services/catalog.py).
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from ticketing.services.ports import Clock, LiveStateReleaser, RetentionStore, WaitingRoom
 
@@ -27,22 +28,27 @@ class RetentionPolicy:
     batch: int
 
 
+async def _drain(delete: Callable[[datetime, int], Awaitable[int]], before: datetime, policy: RetentionPolicy) -> int:
+    """Batches of ``delete`` until one comes back short, at most BATCHES_PER_ROUND; how many went."""
+    total = 0
+    for _ in range(BATCHES_PER_ROUND):
+        n = await delete(before, policy.batch)
+        total += n
+        if n < policy.batch:
+            break
+    return total
+
+
 async def sweep(
     store: RetentionStore, live: LiveStateReleaser, room: WaitingRoom, clock: Clock, policy: RetentionPolicy
 ) -> Counter[str]:
     """One round; returns what it deleted, by kind (rows, or Redis keys)."""
     now = clock.now()
     done: Counter[str] = Counter()
-    for _ in range(BATCHES_PER_ROUND):
-        n = await store.delete_sent_outbox(now - timedelta(seconds=policy.outbox_keep_s), policy.batch)
-        done["outbox_rows"] += n
-        if n < policy.batch:
-            break
-    for _ in range(BATCHES_PER_ROUND):
-        n = await store.delete_processed(now - timedelta(seconds=policy.processed_keep_s), policy.batch)
-        done["processed_marks"] += n
-        if n < policy.batch:
-            break
+    done["outbox_rows"] = await _drain(store.delete_sent_outbox, now - timedelta(seconds=policy.outbox_keep_s), policy)
+    done["processed_marks"] = await _drain(
+        store.delete_processed, now - timedelta(seconds=policy.processed_keep_s), policy
+    )
     started_before = now - timedelta(seconds=policy.live_state_keep_s)
     for schedule_id in await store.shows_started_before(started_before, SCHEDULES_PER_ROUND):
         await room.unregister(schedule_id)

@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ticketing.adapters.sql import tables as t
 from ticketing.adapters.sql.times import from_db_time
@@ -19,6 +19,11 @@ g = t.confirmed_seat_guard
 RS = ReservationStatus
 
 
+async def _sold(conn: AsyncConnection, schedule_id: ScheduleId) -> frozenset[SeatNo]:
+    rows = await conn.execute(sa.select(g.c.seat_no).where(g.c.schedule_id == schedule_id))
+    return frozenset(SeatNo(row.seat_no) for row in rows)
+
+
 class SqlSeatTruth:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -26,8 +31,7 @@ class SqlSeatTruth:
     async def sold_seats(self, schedule_id: ScheduleId) -> frozenset[SeatNo]:
         """The schedule's SOLD seats: its guard rows."""
         async with self._engine.connect() as conn:
-            rows = await conn.execute(sa.select(g.c.seat_no).where(g.c.schedule_id == schedule_id))
-            return frozenset(SeatNo(row.seat_no) for row in rows)
+            return await _sold(conn, schedule_id)
 
     async def seat_truth(self, schedule_id: ScheduleId, payment_window_s: int, with_counts: bool) -> SeatTruth:
         """SOLD seats (guard rows), holds that still own their seats -- HELD and not expired by
@@ -40,10 +44,7 @@ class SqlSeatTruth:
             conn = await pooled.execution_options(isolation_level="REPEATABLE READ")
             async with conn.begin():
                 db_now = from_db_time((await conn.execute(sa.select(sa.func.utc_timestamp(6)))).scalar_one())
-                sold = frozenset(
-                    SeatNo(row.seat_no)
-                    for row in await conn.execute(sa.select(g.c.seat_no).where(g.c.schedule_id == schedule_id))
-                )
+                sold = await _sold(conn, schedule_id)
                 rows = (
                     await conn.execute(
                         sa.select(r.c.hold_id, r.c.user_id, r.c.seat_no, r.c.status, r.c.expires_at).where(
