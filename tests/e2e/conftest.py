@@ -14,6 +14,7 @@ from ticketing.api.app import create_app
 from ticketing.bootstrap import Resources
 from ticketing.domain.identity import Role
 from ticketing.settings import Settings
+from ticketing.workers.loop import Worker
 
 
 @pytest.fixture
@@ -52,29 +53,20 @@ def auth(app_res: Resources) -> Callable[..., dict[str, str]]:
 
 
 @pytest.fixture
-async def workers(app_res: Resources) -> AsyncIterator[dict[str, object]]:
-    """Every background worker running against the app's resources, as in production."""
+async def workers(app_res: Resources) -> AsyncIterator[dict[str, Worker]]:
+    """Every registered background worker running against the app's resources, as in
+    production (built from the registry, so a new worker runs here too)."""
     import asyncio
 
-    from ticketing.workers.confirm_consumer import ConfirmConsumer
-    from ticketing.workers.hold_expirer import HoldExpirer
-    from ticketing.workers.outbox_relay import OutboxRelay
-    from ticketing.workers.queue_advancer import QueueAdvancer
-    from ticketing.workers.reconciler import Reconciler
-    from ticketing.workers.refunder import Refunder
+    from ticketing.workers.consumer_loop import ConsumerWorker
+    from ticketing.workers.runner import WORKERS
 
-    running = {
-        "queue-advancer": QueueAdvancer(app_res),
-        "hold-expirer": HoldExpirer(app_res),
-        "outbox-relay": OutboxRelay(app_res),
-        "confirm-consumer": ConfirmConsumer(app_res),
-        "refunder": Refunder(app_res),
-        "reconciler": Reconciler(app_res),
-    }
-    await running["confirm-consumer"].start()  # type: ignore[attr-defined]
-    await running["refunder"].start()  # type: ignore[attr-defined]
+    running = {name: worker(app_res) for name, worker in WORKERS.items()}
+    for worker in running.values():
+        if isinstance(worker, ConsumerWorker):
+            await worker.start()  # joined its group before the test goes on
     stop = asyncio.Event()
-    tasks = [asyncio.create_task(w.run(stop)) for w in running.values()]  # type: ignore[attr-defined]
+    tasks = [asyncio.create_task(w.run(stop)) for w in running.values()]
     yield running
     stop.set()
     await asyncio.gather(*tasks)

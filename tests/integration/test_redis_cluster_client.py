@@ -3,7 +3,8 @@
 redis-py's asyncio cluster client fails a call at once (MaxConnectionsError) when a node's
 connections are all busy, where the single-node client's blocking pool waits its turn. The
 cluster bench saw 22,048 status polls answered 503 so, with Redis idle enough to answer them.
-A real one-node Redis Cluster (every slot on one private redis-server) shows it.
+A real one-node Redis Cluster (every slot on one private redis-server) shows it. The same node
+shows that every Lua script the app has stays within one slot.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import asyncio
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -19,9 +21,16 @@ from redis.asyncio import RedisCluster
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from tests.conftest import make_schedule, pace_passes
 from ticketing.adapters.redis.client import close, connect
+from ticketing.bootstrap import open_resources
 from ticketing.devtools.cluster import free_cluster_ports
 from ticketing.devtools.processes import ChildProcess
+from ticketing.domain.ids import SeatNo, UserId
+from ticketing.domain.rate_limits import Action
+from ticketing.domain.seat_state import SeatEntry, Want
+from ticketing.domain.waiting_room import Admitted, Waiting
+from ticketing.settings import Settings
 
 
 def start_one_node_cluster(port: int, root: Path) -> ChildProcess:
@@ -111,3 +120,43 @@ async def test_a_write_on_a_connection_a_failover_closed_is_a_lost_connection_no
         assert await client.get("k:{s}") is None  # the turn was given back
     finally:
         await close(client)
+
+
+async def test_every_lua_script_stays_within_one_slot_on_a_cluster(
+    one_node_cluster: str, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every script the app has, called the way its adapters call it, on a real cluster node:
+    Redis refuses (CROSSSLOT, or "keys that do not hash to the same slot" for a key a script
+    builds itself) any call whose keys span slots, even when one node holds every slot."""
+    cluster_settings = settings.model_copy(update={"redis_cluster": True, "redis_url": one_node_cluster})
+    async with open_resources(cluster_settings) as res:
+        names = {getattr(res.scripts, name).sha: name for name in res.scripts.__dataclass_fields__}
+        ran: set[str] = set()
+        evalsha = res.redis.evalsha
+
+        async def recorded(sha: str, *args: Any) -> Any:
+            ran.add(names[sha])
+            return await evalsha(sha, *args)
+
+        monkeypatch.setattr(res.redis, "evalsha", recorded)
+        schedule = await make_schedule(res, capacity=5, rows=1, cols=5)
+        sid, room, locks = schedule.id, res.waiting_room, res.seat_locks
+        assert isinstance(await room.enter(schedule, UserId("buyer")), Waiting)
+        await room.enter(schedule, UserId("walker"))
+        assert await room.leave(sid, UserId("walker"))
+        assert (await room.advance(sid, schedule.queue)).admitted == 1
+        await pace_passes(res, sid)
+        assert isinstance(await room.status(schedule, UserId("buyer")), Admitted)
+        assert await room.pass_expiry(sid, UserId("buyer")) is not None
+        seats = [SeatNo("A-1"), SeatNo("A-2")]
+        await locks.acquire(sid, UserId("buyer"), "hold-1", seats[:1], 60_000, 4)
+        await locks.extend(sid, UserId("buyer"), "hold-1", seats[:1], 90_000)
+        assert await locks.release(sid, UserId("buyer"), "hold-1", seats[:1]) == 1
+        await locks.acquire(sid, UserId("buyer"), "hold-2", seats, 60_000, 4)
+        assert await locks.sell(sid, UserId("buyer"), "hold-2", seats) == 2
+        assert await locks.mark_sold(sid, [SeatNo("A-3")]) == 1
+        await locks.restore(sid, [SeatEntry(SeatNo("A-4"), Want.FREE)], [], rebuild=False, seat_count=5)
+        assert await res.rate_limiter.hit(Action.PAYMENT, "buyer") == 0
+        assert (await res.audit_live.live_state(sid)).seat_states["A-1"] == "SOLD"
+        assert await res.live_state.release(sid) > 0
+    assert ran == set(names.values())
