@@ -21,10 +21,10 @@ def _dev(settings: Settings) -> int:
 APP_FACTORY = "ticketing.api.app:app_from_env"
 
 
-def _cluster(settings: Settings) -> int:
+def _cluster(settings: Settings, base_port: int) -> int:
     from ticketing.devtools.cluster import run_cluster
 
-    return run_cluster(settings)
+    return run_cluster(settings, base_port)
 
 
 def refuse_development_defaults(settings: Settings) -> None:
@@ -268,7 +268,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ticketing", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("dev", help="broker, migrations, demo data, API and every worker")
-    sub.add_parser("cluster", help="the scale-out topology: Redis Cluster, API replicas behind HAProxy, 2x workers")
+    cluster = sub.add_parser(
+        "cluster", help="the scale-out topology: Redis Cluster, API replicas behind HAProxy, 2x workers"
+    )
+    cluster.add_argument(
+        "--base-port",
+        type=int,
+        default=7000,
+        help="Redis on it..+5, API replicas +10, broker +20 (balancer: TICKETING_API_PORT)",
+    )
     api = sub.add_parser("api", help="serve the HTTP API")
     api.add_argument("--workers", type=int, default=1, help="server processes")
     api.add_argument("--server", choices=("granian", "uvicorn"), default="granian")
@@ -313,7 +321,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = Settings()
     commands: dict[str, Callable[[], int]] = {
         "dev": lambda: _dev(settings),
-        "cluster": lambda: _cluster(settings),
+        "cluster": lambda: _cluster(settings, args.base_port),
         "api": lambda: _api(settings, args.workers, args.server),
         "worker": lambda: _worker(settings, args.name),
         "migrate": lambda: _migrate(settings),

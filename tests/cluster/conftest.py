@@ -27,8 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from tests.conftest import DB_SERVER
 from tests.faults.stack import CheckReport
 from ticketing.adapters.sql.database import drop_database
-from ticketing.devtools.cluster import Topology, running_topology
-from ticketing.settings import Settings
+from ticketing.devtools.cluster import ClusterPorts, Topology, app_env, running_topology, settings_from_env
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -42,15 +41,27 @@ class Database:
 
 
 class ClusterStack:
-    def __init__(self, topology: Topology, database_url: str) -> None:
-        self.topology = topology
+    """The topology as the tests see it: started here (``topology``, whose processes a test may
+    kill), or by the ``ticketing cluster`` command (``topology`` None; only its ports known)."""
+
+    def __init__(self, ports: ClusterPorts, env: dict[str, str], database_url: str, topology: Topology | None) -> None:
+        self.ports = ports
+        self._topology = topology
         self.db = Database(database_url)
-        self.base_url = topology.base_url
-        self.env = topology.app_env
+        self.base_url = f"http://127.0.0.1:{ports.balancer}"
+        self.env = app_env(env, ports)
+        self.settings = settings_from_env(self.env)
 
     @property
-    def settings(self) -> Settings:
-        return self.topology.settings
+    def topology(self) -> Topology:
+        assert self._topology is not None, "this module's topology was started by `ticketing cluster`"
+        return self._topology
+
+    def api_alive(self, name: str) -> bool:
+        if self._topology is None:
+            return True
+        child = self._topology.children.get(name)
+        return child is not None and child.process is not None and child.process.alive
 
     def engine(self) -> AsyncEngine:
         return create_async_engine(self.db.url(), pool_size=2, max_overflow=0, pool_pre_ping=True)
@@ -80,7 +91,7 @@ class ClusterStack:
 
     async def worker_metric(self, worker: str, copy: int, name: str) -> float:
         """The sum of one worker copy's samples named ``name`` (its own /metrics)."""
-        port = self.topology.ports.metrics[worker][copy]
+        port = self.ports.metrics[worker][copy]
         async with httpx.AsyncClient(timeout=10.0) as client:
             text = (await client.get(f"http://127.0.0.1:{port}/metrics")).text
         return sum(s.value for family in text_string_to_metric_families(text) for s in family.samples if s.name == name)
@@ -89,9 +100,8 @@ class ClusterStack:
         """5xx answers counted by every API replica still alive (each one's own /metrics)."""
         counts: dict[str, int] = {}
         async with httpx.AsyncClient(timeout=10.0) as client:
-            for name, port in zip(("api-1", "api-2"), self.topology.ports.api, strict=False):
-                child = self.topology.children.get(name)
-                if child is None or child.process is None or not child.process.alive:
+            for name, port in zip(("api-1", "api-2"), self.ports.api, strict=False):
+                if not self.api_alive(name):
                     continue
                 r = await client.get(f"http://127.0.0.1:{port}/metrics")
                 for family in text_string_to_metric_families(r.text):
@@ -129,6 +139,6 @@ def cluster_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClusterS
     logs: Path = tmp_path_factory.mktemp(f"cluster-{run}")
     try:
         with running_topology(env, log_dir=logs) as topology:
-            yield ClusterStack(topology, database_url)
+            yield ClusterStack(topology.ports, env, database_url, topology)
     finally:
         asyncio.run(drop_database(database_url))

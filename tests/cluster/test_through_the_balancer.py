@@ -1,28 +1,127 @@
 """What the single-process tests prove, now across processes: two API replicas behind HAProxy,
 a Redis Cluster, two copies of every worker, the confirm consumers sharing one group; and the
-live streams across replicas and Redis nodes."""
+live streams across replicas and Redis nodes.
+
+This module's topology is started the way a person starts it, by `ticketing cluster` (what
+`make cluster` runs) on ports of its own, and stopped the same way: Ctrl-C (SIGINT), which
+must leave no process behind."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
 from redis.asyncio import Redis, RedisCluster
 
-from tests.cluster.conftest import ClusterStack
+from tests.cluster.conftest import ClusterStack, topology_env
 from tests.e2e.flows import next_event
+from tests.e2e.test_cli import alive, descendants
 from tests.faults.sale import Sale, SalePlan
 from ticketing.adapters.access_tokens import AccessTokens
 from ticketing.adapters.redis.keys import Keys
+from ticketing.adapters.sql.database import drop_database
+from ticketing.devtools.broker import free_port, port_is_free, port_is_listening
+from ticketing.devtools.cluster import ClusterPorts
 from ticketing.domain.ids import ScheduleId
+from ticketing.workers import WORKER_NAMES
 
 pytestmark = pytest.mark.timeout(600)
 
 CONTENDERS = 1000
+
+
+def free_base_port() -> int:
+    """A base at which every port of the topology (cluster bus included) is free now."""
+    for _ in range(50):
+        # below the ephemeral range (32768+), where outgoing connections take ports at random
+        base = random.randrange(10000, 22000, 100)
+        if all(port_is_free(port) for port in ClusterPorts.starting_at(base, free_port()).all()):
+            return base
+    raise AssertionError("no free block of ports")
+
+
+@dataclass
+class Launched:
+    stack: ClusterStack
+    process: subprocess.Popen[bytes]
+    base: int
+    log: Path
+
+
+@pytest.fixture(scope="module")
+def launched(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Launched]:
+    run = uuid.uuid4().hex[:10]
+    env, database_url = topology_env(run)
+    balancer, base = free_port(), free_base_port()
+    env["TICKETING_API_PORT"] = str(balancer)
+    log = tmp_path_factory.mktemp(f"cluster-{run}") / "cluster.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "ticketing.cli", "cluster", "--base-port", str(base)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 240
+        while "Ticketing cluster is running" not in log.read_text(errors="replace"):
+            assert proc.poll() is None, log.read_text()[-5000:]
+            assert time.monotonic() < deadline, log.read_text()[-5000:]
+            time.sleep(0.5)
+        ports = ClusterPorts.starting_at(base, balancer)
+        yield Launched(ClusterStack(ports, env, database_url, None), proc, base, log)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        asyncio.run(drop_database(database_url))
+
+
+@pytest.fixture(scope="module")
+def cluster_stack(launched: Launched) -> ClusterStack:
+    return launched.stack
+
+
+async def test_make_cluster_says_where_everything_is_and_serves_the_demo(launched: Launched) -> None:
+    banner = launched.log.read_text()
+    balancer = launched.stack.ports.balancer
+    assert f"Balancer   http://127.0.0.1:{balancer}/api/v1/events" in banner
+    assert f"Cluster on 127.0.0.1:{launched.base}-{launched.base + 5} (3 masters, 3 replicas)" in banner
+    async with httpx.AsyncClient(base_url=launched.stack.base_url, timeout=10) as client:
+        assert (await client.get("/readyz")).status_code == 200
+        events = (await client.get("/api/v1/events?limit=200")).json()
+    assert any(e["title"].startswith("Demo") for e in events)
+    # six Redis nodes, the broker, HAProxy, two API replicas, two copies of every worker
+    assert len(descendants(launched.process.pid)) >= 6 + 1 + 1 + 2 + 2 * len(WORKER_NAMES)
+
+
+def test_make_cluster_refuses_ports_in_use_and_says_which(launched: Launched) -> None:
+    """A second `make cluster` on the same ports (the first one is running) starts nothing."""
+    done = subprocess.run(
+        [sys.executable, "-m", "ticketing.cli", "cluster", "--base-port", str(launched.base)],
+        env={**os.environ, "TICKETING_API_PORT": str(free_port())},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert f"ports in use: {launched.base + 10}, {launched.base + 11}, {launched.base}, " in done.stdout + done.stderr
+    assert "(choose others with --base-port)" in done.stdout + done.stderr
 
 
 async def admitted_pass(client: httpx.AsyncClient, schedule_id: int, token: str) -> str:
@@ -170,3 +269,13 @@ async def test_seat_and_queue_changes_reach_a_page_on_the_other_replica_across_r
         event, change = await asyncio.wait_for(next_event(seats), 10)
         assert (event, change) == ("seats", {"seats": {seat: "HELD"}})
     await cluster.aclose()
+
+
+def test_ctrl_c_stops_every_process_of_make_cluster(launched: Launched) -> None:
+    """Last in the module: SIGINT (Ctrl-C) ends the command, with every process it started."""
+    tree = descendants(launched.process.pid)
+    launched.process.send_signal(signal.SIGINT)
+    assert launched.process.wait(timeout=60) == 0, launched.log.read_text()[-3000:]
+    time.sleep(0.2)
+    assert not [pid for pid in tree if alive(pid)], "processes left behind"
+    assert not [port for port in launched.stack.ports.all() if port_is_listening(port)]

@@ -61,9 +61,11 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
-def start_dev(settings: Settings, tmp_path: Path) -> tuple[subprocess.Popen[bytes], int, Path]:
-    """`ticketing dev` on a per-test database, Redis prefix and ports; returns once /readyz is 200.
-    Returns (process, API port, log file)."""
+def start_dev(
+    settings: Settings, tmp_path: Path, extra_env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[bytes], int, Path]:
+    """`ticketing dev` on a per-test database, Redis prefix and ports (and ``extra_env``);
+    returns once /readyz is 200. Returns (process, API port, log file)."""
     api_port = free_port()
     env = {
         **os.environ,
@@ -72,6 +74,7 @@ def start_dev(settings: Settings, tmp_path: Path) -> tuple[subprocess.Popen[byte
         "TICKETING_API_PORT": str(api_port),
         "TICKETING_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{free_port()}",
         "TICKETING_LOG_LEVEL": "WARNING",
+        **(extra_env or {}),
     }
     log = tmp_path / "dev.log"
     with log.open("wb") as out:
@@ -100,10 +103,16 @@ def start_dev(settings: Settings, tmp_path: Path) -> tuple[subprocess.Popen[byte
 
 
 def test_dev_starts_everything_and_sigterm_stops_every_child(settings: Settings, tmp_path: Path) -> None:
-    proc, api_port, _ = start_dev(settings, tmp_path)
+    proc, api_port, log = start_dev(settings, tmp_path)
     try:
         events = httpx.get(f"http://127.0.0.1:{api_port}/api/v1/events?limit=200").json()
         assert any(e["title"].startswith("Demo") for e in events)
+        # `make run` tells a newcomer where to buy a ticket, and that page is there.
+        deadline = time.monotonic() + 20
+        while f"Buy        http://127.0.0.1:{api_port}/ " not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert f"Buy        http://127.0.0.1:{api_port}/ " in log.read_text()
+        assert httpx.get(f"http://127.0.0.1:{api_port}/").status_code == 200
         tree = descendants(proc.pid)
         assert len(tree) >= 3  # broker, API, queue advancer
 

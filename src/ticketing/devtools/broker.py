@@ -24,6 +24,12 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def port_is_listening(port: int) -> bool:
+    """Something accepts connections on 127.0.0.1:``port`` (a port left in TIME_WAIT does not)."""
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
 def port_is_free(port: int) -> bool:
     with socket.socket() as s:
         try:

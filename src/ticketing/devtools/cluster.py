@@ -32,7 +32,7 @@ import httpx
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from redis import Redis
 
-from ticketing.devtools.broker import LocalBroker, free_port, port_is_free, start_broker
+from ticketing.devtools.broker import LocalBroker, free_port, port_is_free, port_is_listening, start_broker
 from ticketing.devtools.processes import ChildProcess, say, stop_all
 from ticketing.devtools.supervisor import Child
 from ticketing.domain.messages import CONFIRM_REQUESTED, REFUND_REQUESTED
@@ -46,8 +46,11 @@ TOPIC_PARTITIONS = 6
 # Failure detection: a master silent this long is failed over to its replica.
 CLUSTER_NODE_TIMEOUT_MS = 2000
 READY_TIMEOUT_S = 60.0
+APP_READY_TIMEOUT_S = 180.0
 # A second copy of a worker serves /metrics this far above the registry's port.
 COPY_PORT_STEP = 100
+DEFAULT_BASE_PORT = 7000
+CLUSTER_BUS_OFFSET = 10000  # redis-server listens for its cluster bus on port + 10000
 
 
 def cli(*args: str) -> list[str]:
@@ -63,19 +66,26 @@ class ClusterPorts:
     metrics: Mapping[str, tuple[int, ...]]
 
     @classmethod
-    def starting_at(cls, base: int, balancer: int = 8000, broker: int | None = None) -> ClusterPorts:
+    def starting_at(cls, base: int = DEFAULT_BASE_PORT, balancer: int = 8000) -> ClusterPorts:
         """Fixed ports, for ``make cluster``: Redis on base..base+5, the API replicas from
-        base+10, each worker's copies on its registry port and that plus 100, 200..."""
+        base+10, the broker on base+20; each worker's copies on its registry port and that
+        plus 100, 200..., moved by as much as ``base`` is from the default (7000)."""
+        shift = base - DEFAULT_BASE_PORT
         return cls(
             balancer=balancer,
             api=tuple(base + 10 + i for i in range(API_REPLICAS)),
             redis=tuple(base + i for i in range(REDIS_MASTERS * 2)),
-            broker=broker or base + 20,
+            broker=base + 20,
             metrics={
-                name: tuple(port + COPY_PORT_STEP * c for c in range(WORKER_COPIES))
+                name: tuple(port + shift + COPY_PORT_STEP * c for c in range(WORKER_COPIES))
                 for name, port in WORKER_METRICS_PORTS.items()
             },
         )
+
+    def all(self) -> list[int]:
+        """Every port the topology listens on, the Redis nodes' cluster bus ports included."""
+        nodes = [p for port in self.redis for p in (port, port + CLUSTER_BUS_OFFSET)]
+        return [self.balancer, *self.api, *nodes, self.broker, *(p for ps in self.metrics.values() for p in ps)]
 
     @classmethod
     def free(cls) -> ClusterPorts:
@@ -89,12 +99,34 @@ class ClusterPorts:
         )
 
 
+def app_env(env: Mapping[str, str], ports: ClusterPorts) -> dict[str, str]:
+    """The environment every app process of the topology gets: ``env`` (database, prefixes,
+    secrets) and where the topology's Redis Cluster and broker are."""
+    return {
+        **env,
+        "TICKETING_REDIS_URL": f"redis://127.0.0.1:{ports.redis[0]}/0",
+        "TICKETING_REDIS_CLUSTER": "true",
+        "TICKETING_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{ports.broker}",
+        "TICKETING_API_HOST": "127.0.0.1",
+        "TICKETING_TRUSTED_PROXIES": '["127.0.0.1/32"]',
+    }
+
+
+def settings_from_env(env: Mapping[str, str]) -> Settings:
+    """The settings an app process reads from ``env`` (JSON lists decoded as they would be)."""
+    fields: dict[str, object] = {}
+    for key, value in env.items():
+        if key.startswith("TICKETING_"):
+            fields[key.removeprefix("TICKETING_").lower()] = json.loads(value) if value.startswith("[") else value
+    return Settings.model_validate(fields)
+
+
 def free_cluster_ports(count: int) -> tuple[int, ...]:
     """Ports whose cluster bus port (+10000) is free too."""
     found: list[int] = []
     while len(found) < count:
         port = free_port()
-        if port < 50000 and port not in found and port_is_free(port + 10000):
+        if port < 50000 and port not in found and port_is_free(port + CLUSTER_BUS_OFFSET):
             found.append(port)
     return tuple(found)
 
@@ -316,24 +348,11 @@ class Topology:
 
     @property
     def app_env(self) -> dict[str, str]:
-        assert self.broker is not None
-        return {
-            **self.env,
-            "TICKETING_REDIS_URL": self.redis.url,
-            "TICKETING_REDIS_CLUSTER": "true",
-            "TICKETING_KAFKA_BOOTSTRAP_SERVERS": self.broker.bootstrap_servers,
-            "TICKETING_API_HOST": "127.0.0.1",
-            "TICKETING_TRUSTED_PROXIES": '["127.0.0.1/32"]',
-        }
+        return app_env(self.env, self.ports)
 
     @property
     def settings(self) -> Settings:
-        """The settings the app processes read from ``app_env`` (JSON lists decoded as they would be)."""
-        fields: dict[str, object] = {}
-        for key, value in self.app_env.items():
-            if key.startswith("TICKETING_"):
-                fields[key.removeprefix("TICKETING_").lower()] = json.loads(value) if value.startswith("[") else value
-        return Settings.model_validate(fields)
+        return settings_from_env(self.app_env)
 
     def _log(self, name: str) -> Path | None:
         return None if self.log_dir is None else self.log_dir / f"{name}.log"
@@ -372,7 +391,8 @@ class Topology:
         )
         balancer.start(now)
         self.children["haproxy"] = balancer
-        _until(self._every_replica_ready, "the API replicas were not ready behind the balancer")
+        # Sixteen Python processes start at once: on two busy cores that takes a while.
+        _until(self._every_replica_ready, "the API replicas were not ready behind the balancer", APP_READY_TIMEOUT_S)
 
     def _every_replica_ready(self) -> bool:
         for name, child in self.children.items():
@@ -433,8 +453,9 @@ def _banner(topology: Topology) -> str:
 """
 
 
-def run_cluster(settings: Settings) -> int:
-    """Runs the topology until SIGINT/SIGTERM; a dead API replica or worker is restarted."""
+def run_cluster(settings: Settings, base_port: int = DEFAULT_BASE_PORT) -> int:
+    """Runs the topology until SIGINT/SIGTERM; a dead API replica or worker is restarted.
+    ``base_port`` places every port but the balancer's (``TICKETING_API_PORT``)."""
     stopping = False
 
     def _on_signal(signum: int, _frame: FrameType | None) -> None:
@@ -456,7 +477,12 @@ def run_cluster(settings: Settings) -> int:
         "TICKETING_REDIS_KEY_PREFIX": settings.redis_key_prefix,
     }
     root = Path(tempfile.mkdtemp(prefix="ticketing-cluster-"))
-    topology = Topology(env, ClusterPorts.starting_at(7000, settings.api_port), root)
+    ports = ClusterPorts.starting_at(base_port, settings.api_port)
+    busy = [port for port in ports.all() if port_is_listening(port)]
+    if busy:
+        say(f"ticketing cluster: ports in use: {', '.join(map(str, busy[:10]))} (choose others with --base-port)")
+        return 1
+    topology = Topology(env, ports, root)
     try:
         topology.start(seed_demo=True)
         say(_banner(topology), sys.stdout)
