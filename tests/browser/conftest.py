@@ -55,7 +55,9 @@ class Site:
         headers = {"Authorization": f"Bearer {self.token(user, admin)}"}
         return httpx.Client(base_url=self.base_url, headers=headers, timeout=10)
 
-    def new_sale(self, *, capacity: int, rows: int = 3, cols: int = 8, max_seats: int = 4) -> int:
+    def new_sale(
+        self, *, capacity: int, rows: int = 3, cols: int = 8, max_seats: int = 4, hold_ttl_s: int = 300
+    ) -> int:
         """An event with one schedule on sale now; returns the schedule id."""
         now = datetime.now(UTC)
         with self.api("organiser", admin=True) as admin:
@@ -64,7 +66,7 @@ class Site:
             body: dict[str, Any] = {
                 "starts_at": (now + timedelta(days=7)).isoformat(),
                 "sale_opens_at": (now - timedelta(minutes=1)).isoformat(),
-                "hold_ttl_s": 300,
+                "hold_ttl_s": hold_ttl_s,
                 "max_seats_per_user": max_seats,
                 "queue": {"capacity": capacity, "pass_ttl_s": 300, "admit_per_tick": 1},
                 "seats": {"rows": rows, "cols": cols, "price": "50.00"},
@@ -77,7 +79,9 @@ class Site:
 @pytest.fixture(scope="module")
 def site(base_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     settings = base_settings.model_copy(update={"redis_key_prefix": f"test:{RUN_ID}:browser:"})
-    proc, port, log = start_dev(settings, tmp_path_factory.mktemp("browser"))
+    # A payment window of a second: an order does not keep its lapsed hold's seats for long,
+    # so a test can make a payment land late (test_sold_out: the refunded order's page).
+    proc, port, log = start_dev(settings, tmp_path_factory.mktemp("browser"), {"TICKETING_PAYMENT_WINDOW_S": "1"})
     try:
         yield Site(f"http://127.0.0.1:{port}", settings)
     finally:

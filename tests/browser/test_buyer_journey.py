@@ -21,8 +21,12 @@ async def sign_in(page: Page, user: str, admin: bool = False) -> None:
 
 
 async def shot(page: Page, name: str) -> None:
+    """A screenshot of the page, which must fit its window's width (phone-sized in these tests:
+    nothing may make a buyer scroll sideways)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    width = await page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert width[0] <= width[1], f"{name}: {width[0]} px wide in a {width[1]} px window"
 
 
 def admitted(site: Site, schedule_id: int, user: str) -> str:
@@ -55,6 +59,7 @@ async def test_a_buyer_waits_behind_others_picks_two_seats_pays_and_sees_them_co
     await page.locator(f'[data-schedule="{schedule_id}"]').get_by_role("link", name="Join the queue").click()
 
     place = page.locator("#place")
+    await expect(place).to_have_attribute("aria-live", "polite")  # a screen reader hears it move
     await expect(place).to_have_text("You are number 2 in line")
     await expect(page.locator("#ahead")).to_have_text("Ahead of you: 1")
     await shot(page, "waiting-room")
@@ -72,11 +77,15 @@ async def test_a_buyer_waits_behind_others_picks_two_seats_pays_and_sees_them_co
     await expect(watching.locator('[data-seat="B-4"]')).to_have_class(re.compile(r"\bAVAILABLE\b"))
 
     await page.locator('[data-seat="B-4"]').click()
-    await page.locator('[data-seat="B-5"]').click()
+    await page.keyboard.press("Tab")  # the next seat, by keyboard alone
+    await expect(page.locator('[data-seat="B-5"]')).to_be_focused()
+    await page.keyboard.press("Space")
+    await expect(page.locator('[data-seat="B-5"]')).to_have_attribute("aria-pressed", "true")
     await expect(page.locator("#picked")).to_have_text("Selected: B-4, B-5")
     await expect(page.locator("#total")).to_have_text("Total 100.00")
     await shot(page, "seat-map")
-    await page.get_by_role("button", name="Hold these seats").click()
+    await page.get_by_role("button", name="Hold these seats").focus()
+    await page.keyboard.press("Enter")
 
     await page.wait_for_url(re.compile(r"/checkout/h_"))
     await expect(watching.locator('[data-seat="B-4"]')).to_have_class(re.compile(r"\bHELD\b"))

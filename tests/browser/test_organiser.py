@@ -1,5 +1,6 @@
-"""The organiser with the mouse: a new sale from the forms, then its live page; pausing
-admission holds a waiting buyer in place, resuming lets them through."""
+"""The organiser with the mouse: a new sale from the forms, then its live page and its chart;
+pausing admission holds a waiting buyer in place, resuming lets them through; the rate changes
+at once; closing the sale tells the people still waiting."""
 
 from __future__ import annotations
 
@@ -60,9 +61,28 @@ async def test_the_organiser_creates_a_sale_and_a_pause_holds_the_line_until_res
     assert buyer.url.endswith(f"/schedules/{schedule_id}/queue")
     await expect(buyer.locator("#place")).to_have_text("You are number 1 in line")
     await expect(organiser.locator('[data-stat="waiting"]')).to_have_text("1")
+    await expect(organiser.locator("#chart path")).to_have_count(3)  # waiting, sold, held over time
     await shot(organiser, "dashboard")
 
     await organiser.get_by_role("button", name="Resume admission").click()
     await expect(state).to_have_text("Admission is running.")
     await buyer.wait_for_url(re.compile(rf"/schedules/{schedule_id}/seats$"))
     await buyer_context.close()
+
+    steer = organiser.locator("#steer")
+    await steer.get_by_label("Admitted per tick (rate)").fill("3")
+    await steer.get_by_role("button").click()
+    await expect(state).to_have_text("Saved: capacity 1, 3 per tick.")
+    with site.api("anyone") as anyone:
+        assert anyone.get(f"/api/v1/schedules/{schedule_id}").json()["queue"]["admit_per_tick"] == 3
+
+    late_context = await context.browser.new_context(base_url=site.base_url)
+    late = await late_context.new_page()
+    await sign_in(late, "gus")
+    await late.goto(f"/schedules/{schedule_id}/queue")
+    await expect(late.locator("#place")).to_have_text("You are number 1 in line")  # frank holds the pass
+    organiser.once("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+    await organiser.get_by_role("button", name="Close the sale").click()
+    await expect(state).to_have_text("The sale is closed.")
+    await expect(late.locator("#place")).to_have_text("The sale is closed.")
+    await late_context.close()

@@ -248,6 +248,10 @@ async def test_payment_landing_after_the_seat_was_resold_is_refunded(
 
     await eventually(slow_refunded, timeout_s=15)
     assert await confirmed_rows(app_res, schedule.id) == ["A-1"]
+    # The organiser's dashboard counts it: one guard conflict, refunded; one seat sold.
+    board = await client.get(f"/api/v1/admin/schedules/{schedule.id}/dashboard", headers=auth("boss", admin=True))
+    d = board.json()
+    assert (d["guard_conflicts"], d["refunds_done"], d["refunds"], d["confirmed_seats"]) == (1, 1, 1, 1)
 
 
 async def test_a_late_payment_yields_the_seat_to_the_buyer_who_holds_it_in_time(

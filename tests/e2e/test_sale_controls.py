@@ -112,6 +112,7 @@ async def test_the_dashboard_counts_the_line_the_passes_and_the_seats(
     assert (d["waiting"], d["live_passes"], d["admitted"], d["capacity"]) == (3, 2, 2, 2)
     assert d["seats"] == {"available": 8, "held": 2, "sold": 0}
     assert (d["confirmed_seats"], d["refunds"], d["paused"], d["closed"]) == (0, 0, False, False)
+    assert (d["guard_conflicts"], d["refunds_done"]) == (0, 0)
 
 
 async def test_the_controls_are_the_organisers_and_refuse_bad_input(

@@ -203,6 +203,10 @@ class SaleDashboardOut(BaseModel):
     seats: SeatCountsOut
     confirmed_seats: int
     refunds: int = Field(description="seats refunded: the guard found them confirmed for someone else")
+    guard_conflicts: int = Field(
+        description="paid holds whose confirmation was refused (a seat confirmed for, or kept by, someone else)"
+    )
+    refunds_done: int = Field(description="of those, refunded by the provider; the rest are pending")
 
 
 class TicketOut(BaseModel):

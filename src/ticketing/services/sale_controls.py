@@ -24,6 +24,8 @@ class SaleDashboard:
     seats: dict[SeatStatus, int]
     confirmed_seats: int
     refunds: int  # seats whose payment was refunded: the guard found them sold to someone else
+    guard_conflicts: int  # paid holds the confirm step refused (the guard, or a newer hold kept a seat)
+    refunds_done: int  # of those, refunded by the provider (the rest are pending)
 
     @property
     def closed(self) -> bool:
@@ -90,6 +92,7 @@ async def sale_dashboard(
         seats[SeatStatus(view.status)] += 1
     by_status = await reservations.count_by_status(schedule_id)
     refunds = by_status.get(ReservationStatus.REFUND_PENDING, 0) + by_status.get(ReservationStatus.REFUNDED, 0)
+    refused = await reservations.count_refused_holds(schedule_id)
     return SaleDashboard(
         schedule=schedule,
         waiting=occupancy.waiting,
@@ -99,4 +102,6 @@ async def sale_dashboard(
         seats=seats,
         confirmed_seats=by_status.get(ReservationStatus.CONFIRMED, 0),
         refunds=refunds,
+        guard_conflicts=sum(refused.values()),
+        refunds_done=refused.get(ReservationStatus.REFUNDED, 0),
     )

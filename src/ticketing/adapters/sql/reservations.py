@@ -123,6 +123,18 @@ class SqlReservations:
         async with self._db.auto.connect() as conn:
             return {ReservationStatus(status): int(n) for status, n in await conn.execute(query)}
 
+    async def count_refused_holds(self, schedule_id: ScheduleId) -> dict[ReservationStatus, int]:
+        """Holds of the schedule whose payment the confirm step refused, by refund state
+        (REFUND_PENDING, REFUNDED): one refund each."""
+        refused = [ReservationStatus.REFUND_PENDING.value, ReservationStatus.REFUNDED.value]
+        query = (
+            sa.select(r.c.status, sa.func.count(sa.distinct(r.c.hold_id)))
+            .where(r.c.schedule_id == schedule_id, r.c.status.in_(refused))
+            .group_by(r.c.status)
+        )
+        async with self._db.auto.connect() as conn:
+            return {ReservationStatus(status): int(n) for status, n in await conn.execute(query)}
+
     async def get_reservation(self, reservation_id: int) -> Reservation | None:
         async with self._db.auto.connect() as conn:
             row = (await conn.execute(r.select().where(r.c.id == reservation_id))).first()

@@ -30,6 +30,8 @@ def dashboard_out(d: use.SaleDashboard) -> SaleDashboardOut:
         ),
         confirmed_seats=d.confirmed_seats,
         refunds=d.refunds,
+        guard_conflicts=d.guard_conflicts,
+        refunds_done=d.refunds_done,
     )
 
 

@@ -48,7 +48,8 @@ function show(stats) {
   put('available', stats.seats.available);
   put('held', stats.seats.held);
   put('sold', stats.seats.sold);
-  put('refunds', stats.refunds);
+  put('guard_conflicts', stats.guard_conflicts);
+  put('refunds', t('dash_refunds_value', { done: stats.refunds_done, pending: stats.guard_conflicts - stats.refunds_done }));
   if (previous) put('confirm_per_s', (((stats.confirmed_seats - previous.confirmed) * 1000) / (now - previous.at)).toFixed(1));
   state.textContent = stats.closed ? t('dash_closed') : stats.paused ? t('dash_paused') : t('dash_running');
   pause.textContent = stats.paused ? t('dash_resume') : t('dash_pause');

@@ -2,7 +2,8 @@
 // follows the line's one pushed number -- the last ticket admitted, published by the
 // advancer's tick to every waiter at once -- to count the people still ahead of it.
 // It asks the API again only when its own turn has come (or, without the push, at the
-// pace the API sets).
+// pace the API sets). Sold out, it stops asking but keeps listening: should a seat come
+// back, the line reopens and the page takes up its place again.
 import { ApiError, api, duration, page, requireSignIn, sleep, t } from './lib.js';
 
 const schedule = page().schedule;
@@ -20,6 +21,7 @@ let stream = null;
 let asking = false;
 let done = false;
 let paused = false;
+let soldOut = false;
 
 function show(ahead, perSecond) {
   firstAhead = firstAhead ?? Math.max(ahead, 1);
@@ -43,12 +45,22 @@ function admitted(answer) {
   location.assign(`/schedules/${schedule}/seats`);
 }
 
-function closed(message) {
-  done = true;
-  stream?.close();
+function say(message) {
   place.textContent = message;
   aheadNode.textContent = '';
   eta.textContent = '';
+}
+
+function closed(message) {
+  done = true;
+  stream?.close();
+  say(message);
+}
+
+/** Every seat sold: nothing to ask until the line says a seat came back. */
+function soldOutNow() {
+  soldOut = true;
+  say(t('queue_sold_out'));
 }
 
 /** One answer of enter or status; returns how long to wait before asking again. */
@@ -63,7 +75,7 @@ function handle(answer) {
       show(answer.ahead, answer.ahead > 0 && answer.eta_s > 0 ? answer.ahead / answer.eta_s : 0);
       return answer.poll_after_ms;
     case 'SOLD_OUT':
-      closed(t('queue_sold_out'));
+      soldOutNow();
       return null;
     default: // NOT_IN_QUEUE: the line forgot us (or we left in another tab): join again
       ticket = null;
@@ -72,7 +84,7 @@ function handle(answer) {
 }
 
 async function ask() {
-  if (asking || done) return null;
+  if (asking || done || soldOut) return null;
   asking = true;
   try {
     return handle(await api(queuePath, { method: ticket === null ? 'POST' : 'GET' }));
@@ -107,7 +119,12 @@ function follow() {
       paused = line.paused;
       notice.textContent = paused ? t('queue_paused') : '';
     }
-    if (line.sold_out) return closed(t('queue_sold_out'));
+    if (line.sold_out) return soldOutNow();
+    if (soldOut && line.sold_out === false) {
+      soldOut = false; // a seat came back: the line reopened
+      ask();
+      return;
+    }
     if (ticket === null || done) return;
     if (line.served >= ticket) {
       ask(); // our turn: the status answer carries the pass
@@ -132,10 +149,12 @@ async function run() {
   let wait = await ask();
   const pushed = follow();
   // Without the push, poll at the server's pace. With it, check in now and then anyway,
-  // at the same pace floor, in case a message was missed while reconnecting.
+  // at the same pace floor, in case a message was missed while reconnecting. Sold out,
+  // only a page without the push asks (now and then, to see the line reopen).
   while (!done) {
-    await sleep(Math.max(wait ?? 1000, pushed ? 10000 : 0));
-    if (done) break;
+    await sleep(Math.max(wait ?? 1000, pushed ? 10000 : 0, soldOut ? 30000 : 0));
+    if (done || (soldOut && pushed)) continue;
+    soldOut = false;
     wait = await ask();
   }
 }
