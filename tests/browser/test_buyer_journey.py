@@ -50,6 +50,8 @@ async def test_a_buyer_waits_behind_others_picks_two_seats_pays_and_sees_them_co
         assert carol.post(f"/api/v1/schedules/{schedule_id}/queue").json()["status"] == "WAITING"
 
     page = await context.new_page()
+    await page.goto("/login")
+    await shot(page, "sign-in")
     await sign_in(page, "alice@browser")
     await page.goto("/")
     await shot(page, "events")
