@@ -113,7 +113,7 @@ def run_k6(
     stack: Stack, name: str, script: str, schedule_id: int, params: dict[str, Any], max_duration_s: int
 ) -> ScenarioRun:
     summary = stack.work_dir / f"k6-{name}.json"
-    env = {"BASE_URL": stack.base_url, "SCHEDULE_ID": str(schedule_id), "MAX_DURATION": f"{max_duration_s}s"}
+    env = {**stack.k6_env(), "SCHEDULE_ID": str(schedule_id), "MAX_DURATION": f"{max_duration_s}s"}
     env.update({k: str(v) for k, v in params.items()})
     cmd = [k6_binary(), "run", "--no-usage-report", "--quiet", "--summary-export", str(summary)]
     for key, value in env.items():

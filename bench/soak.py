@@ -193,7 +193,7 @@ def run_soak(stack: Stack, soak: Soak, rate: int, duration_s: int) -> None:
     summary = stack.work_dir / "k6-soak.json"
     cmd = [k6_binary(), "run", "--no-usage-report", "--quiet", "--summary-export", str(summary)]
     env = {
-        "BASE_URL": stack.base_url,
+        **stack.k6_env(),
         "SCHEDULE_ID": sid,
         "TOKENS_FILE": tokens,
         "SEAT_COLS": GRID_COLS,
@@ -285,7 +285,7 @@ def markdown(soak: Soak) -> str:
         *["| " + " | ".join(r) + " |" for r in rows],
         "",
         "Latency over the whole run (k6): "
-        + "; ".join(f"{ep} {k6_line(soak, ep + '_ms')}" for ep in ("enter", "status", "hold", "pay", "complete"))
+        + "; ".join(f"{ep} {k6_line(soak, ep + '_ms')}" for ep in ("enter", "status", "hold", "pay", "webhook"))
         + f"; payment to confirmed {k6_line(soak, 'payment_to_confirmed_ms')}.",
         "",
         "## Samples (one a minute of the 10 s ones)",

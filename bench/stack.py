@@ -77,6 +77,11 @@ class Stack:
     redis_cluster: bool = False  # a private Redis Cluster, gone with the stack: nothing to delete
     worker_metrics: dict[str, list[str]] = field(default_factory=dict)  # worker -> each copy's /metrics
 
+    def k6_env(self) -> dict[str, str]:
+        """What every k6 script is told: where the API is, and the webhook secret with which
+        its buyers' side signs the payment provider's callbacks."""
+        return {"BASE_URL": self.base_url, "WEBHOOK_SECRET": self.env["TICKETING_WEBHOOK_SECRET"]}
+
     def cli(self, *args: str, timeout_s: float = 120.0) -> subprocess.CompletedProcess[str]:
         """Run ``ticketing <args>`` against this stack's settings; raises on a non-zero exit."""
         return subprocess.run(

@@ -85,10 +85,25 @@ def launched(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Launched]:
         ports = ClusterPorts.starting_at(base, balancer)
         yield Launched(ClusterStack(ports, env, database_url, None), proc, base, log)
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop_command(proc)
         asyncio.run(drop_database(database_url))
+
+
+def stop_command(proc: subprocess.Popen[bytes]) -> None:
+    """Ctrl-C, as a person would (the command stops every process it started); only if it
+    does not end in time, SIGKILL to it and to every process under it (each child of the
+    topology runs in a session of its own, which killing the command's group would miss)."""
+    if proc.poll() is not None:
+        return
+    tree = descendants(proc.pid)
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        for pid in (proc.pid, *tree):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        proc.wait()
 
 
 @pytest.fixture(scope="module")
