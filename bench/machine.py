@@ -10,12 +10,13 @@ from __future__ import annotations
 import os
 import resource
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 SERVICES = frozenset({"redis-server", "mariadbd", "mysqld"})
+LOAD_TOOL = "load tool"  # k6 or wrk: started and reaped inside the measured block
 TICKS_PER_S = os.sysconf("SC_CLK_TCK")
 
 
@@ -40,13 +41,14 @@ def _processes() -> Iterator[tuple[str, list[str]]]:
         yield raw[raw.index("(") + 1 : raw.rindex(")")], raw[raw.rindex(")") + 2 :].split()
 
 
-def _process_ticks(groups: set[int]) -> tuple[int, int]:
-    """(ticks of processes in ``groups``, ticks of the shared services), over live processes."""
-    ours = services = 0
+def _process_ticks(groups: Mapping[int, str]) -> tuple[dict[str, int], int]:
+    """(ticks by the name of each of ``groups``, ticks of the shared services), over live processes."""
+    ours: dict[str, int] = dict.fromkeys(groups.values(), 0)
+    services = 0
     for comm, rest in _processes():
         pgrp, ticks = int(rest[2]), int(rest[11]) + int(rest[12])  # fields 5, 14 and 15 of proc(5)
         if pgrp in groups:
-            ours += ticks
+            ours[groups[pgrp]] += ticks
         elif comm in SERVICES:
             services += ticks
     return ours, services
@@ -65,38 +67,43 @@ class CpuShares:
     services_pct: float = 0.0
     other_pct: float = 0.0
     seconds: float = 0.0
+    # The run's share by process group (the API, each worker, the runner) and the load tool's.
+    by_process: dict[str, float] = field(default_factory=dict)
 
-    def to_json(self) -> dict[str, float]:
+    def to_json(self) -> dict[str, object]:
         return {
             "run_pct": round(self.run_pct, 1),
             "services_pct": round(self.services_pct, 1),
             "other_pct": round(self.other_pct, 1),
+            "by_process_pct": {name: round(pct, 1) for name, pct in self.by_process.items()},
             "seconds": round(self.seconds, 1),
         }
 
 
 @contextmanager
-def cpu_watch(groups: Iterable[int]) -> Iterator[CpuShares]:
-    """Shares of CPU during the ``with`` block; ``groups`` are the run's process groups.
+def cpu_watch(groups: Mapping[int, str]) -> Iterator[CpuShares]:
+    """Shares of CPU during the ``with`` block; ``groups`` are the run's process groups, named.
 
     A load tool started and reaped inside the block counts as the run's (through the
     children's resource usage); other processes that start and end inside it are missed,
     so "other" is a lower bound.
     """
     shares = CpuShares()
-    group_set = set(groups)
     started = time.monotonic()
     busy0, total0 = _system_ticks()
-    ours0, services0 = _process_ticks(group_set)
+    ours0, services0 = _process_ticks(groups)
     reaped0 = _reaped_children_ticks()
     try:
         yield shares
     finally:
         busy1, total1 = _system_ticks()
-        ours1, services1 = _process_ticks(group_set)
+        ours1, services1 = _process_ticks(groups)
         reaped = _reaped_children_ticks() - reaped0
         total = max(1, total1 - total0)
-        run = max(0, ours1 - ours0) + reaped
+        by_process = {name: max(0, ours1[name] - ours0.get(name, 0)) for name in ours1}
+        by_process[LOAD_TOOL] = reaped
+        shares.by_process = {name: 100.0 * ticks / total for name, ticks in by_process.items()}
+        run = sum(by_process.values())
         services = max(0, services1 - services0)
         shares.run_pct = 100.0 * run / total
         shares.services_pct = 100.0 * services / total

@@ -247,6 +247,12 @@ def _cpu(cpu: CpuShares) -> str:
     return f"{cpu.run_pct:.0f} / {cpu.services_pct:.0f} / {cpu.other_pct:.0f}%"
 
 
+def _by_process(cpu: CpuShares) -> str:
+    """The run's share split by process (of both cores), largest first; 0% left out."""
+    parts = [f"{name} {pct:.0f}%" for name, pct in sorted(cpu.by_process.items(), key=lambda kv: -kv[1]) if pct >= 0.5]
+    return f" (run: {', '.join(parts)})" if parts else ""
+
+
 def _scenario_outcome(run: ScenarioRun) -> str:
     if run.script == "contention.js":
         return f"{run.params.get('VUS')} buyers with passes, one seat: {_winner_line(run)}."
@@ -332,7 +338,7 @@ def _scenarios_section(f: Findings) -> list[str]:
     lines = ["## Scenarios (k6)", ""]
     for name, run in f.scenarios.items():
         state = "" if run.exit_code in (0, 108) else f" (k6 exit {run.exit_code})"
-        took = f" Took {run.duration_s:.0f} s; CPU run / services / other: {_cpu(run.cpu)}."
+        took = f" Took {run.duration_s:.0f} s; CPU run / services / other: {_cpu(run.cpu)}{_by_process(run.cpu)}."
         lines += [f"### {name}{state}", "", _scenario_outcome(run) + took, ""]
         if run.failed_thresholds:
             lines += ["Failed k6 thresholds: " + "; ".join(run.failed_thresholds), ""]

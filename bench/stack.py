@@ -97,9 +97,9 @@ class Stack:
     def admin_token(self) -> str:
         return self.cli("token", "--user", "bench-admin", "--admin").stdout.strip()
 
-    def process_groups(self) -> list[int]:
-        """The run's process groups: every child's, and the runner's own."""
-        return [child.pid for child in self.children] + [os.getpgrp()]
+    def process_groups(self) -> dict[int, str]:
+        """The run's process groups by name: every child's, and the runner's own."""
+        return {child.pid: child.name for child in self.children} | {os.getpgrp(): "bench runner"}
 
     def assert_alive(self) -> None:
         for child in self.children:
