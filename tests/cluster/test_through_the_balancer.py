@@ -234,10 +234,10 @@ async def stream(client: httpx.AsyncClient, url: str) -> AsyncIterator[AsyncIter
 async def test_seat_and_queue_changes_reach_a_page_on_the_other_replica_across_redis_nodes(
     cluster_stack: ClusterStack,
 ) -> None:
-    topology = cluster_stack.topology
+    ports = cluster_stack.ports
     keys = Keys(cluster_stack.settings.redis_key_prefix)
-    api_1, api_2 = (f"http://127.0.0.1:{port}" for port in topology.ports.api[:2])
-    cluster = await RedisCluster(host="127.0.0.1", port=topology.ports.redis[0]).initialize()
+    api_1, api_2 = (f"http://127.0.0.1:{port}" for port in ports.api[:2])
+    cluster = await RedisCluster(host="127.0.0.1", port=ports.redis[0]).initialize()
     token = AccessTokens(cluster_stack.settings.jwt_secret).issue("stream-watcher")
     headers = {"Authorization": f"Bearer {token}"}
     async with contextlib.AsyncExitStack() as streams, httpx.AsyncClient(timeout=30.0) as watcher:
@@ -249,7 +249,7 @@ async def test_seat_and_queue_changes_reach_a_page_on_the_other_replica_across_r
             stream(watcher, f"{api_2}/api/v1/schedules/{pin.schedule_id}/seats/stream")
         )
         assert (await asyncio.wait_for(next_event(pin_lines), 10))[0] == "hello"
-        listening = await subscribed_on(topology.ports.redis, keys.seat_events(ScheduleId(pin.schedule_id)))
+        listening = await subscribed_on(ports.redis, keys.seat_events(ScheduleId(pin.schedule_id)))
         assert len(listening) == 1, listening
         for _ in range(12):
             sale = await Sale.open(cluster_stack, SalePlan(buyers=1, admit_per_tick=1))
@@ -266,7 +266,7 @@ async def test_seat_and_queue_changes_reach_a_page_on_the_other_replica_across_r
         )
         assert (await asyncio.wait_for(next_event(seats), 10))[0] == "hello"
         assert (await asyncio.wait_for(next_event(queue), 10))[0] == "admission"
-        assert await subscribed_on(topology.ports.redis, keys.seat_events(ScheduleId(sale.schedule_id))) == listening
+        assert await subscribed_on(ports.redis, keys.seat_events(ScheduleId(sale.schedule_id))) == listening
 
         # A buyer enters and holds through api-1; the advancer (its own processes) admits.
         async with httpx.AsyncClient(base_url=api_1, timeout=30.0) as buyer:

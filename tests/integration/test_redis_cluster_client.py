@@ -23,6 +23,8 @@ from redis.retry import Retry
 
 from tests.conftest import make_schedule, pace_passes
 from ticketing.adapters.redis.client import close, connect
+from ticketing.adapters.redis.keys import Keys
+from ticketing.adapters.redis.outbox_signal import RedisOutboxSignal
 from ticketing.bootstrap import open_resources
 from ticketing.devtools.cluster import free_cluster_ports
 from ticketing.devtools.processes import ChildProcess
@@ -160,3 +162,27 @@ async def test_every_lua_script_stays_within_one_slot_on_a_cluster(
         assert (await res.audit_live.live_state(sid)).seat_states["A-1"] == "SOLD"
         assert await res.live_state.release(sid) > 0
     assert ran == set(names.values())
+
+
+async def test_the_relays_wake_signal_waits_on_a_fresh_cluster_client_instead_of_failing_at_once(
+    one_node_cluster: str,
+) -> None:
+    """A relay's first Redis call is its subscription. On a cluster client nothing had
+    discovered the nodes yet, the subscription failed at once, and so did every wait after
+    it: the relay polled the outbox hundreds of times a second (two relays held most of a
+    core of an idle `make cluster`). Waiting must wait, and a signal must wake it."""
+    waiter = connect(one_node_cluster, cluster=True, max_connections=4, pool_wait_s=5.0, timeout_s=2.0)
+    sender = connect(one_node_cluster, cluster=True, max_connections=4, pool_wait_s=5.0, timeout_s=2.0)
+    signal, notifier = RedisOutboxSignal(waiter, Keys("wake:")), RedisOutboxSignal(sender, Keys("wake:"))
+    try:
+        started = time.monotonic()
+        assert not await signal.wait(0.5)
+        assert time.monotonic() - started >= 0.45
+        woken = asyncio.create_task(signal.wait(5.0))
+        await asyncio.sleep(0.2)
+        await notifier.notify()
+        assert await asyncio.wait_for(woken, 2.0)
+    finally:
+        await signal.close()
+        await close(waiter)
+        await close(sender)

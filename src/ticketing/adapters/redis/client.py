@@ -11,6 +11,7 @@ import asyncio
 from typing import Any, TypeAlias
 
 from redis.asyncio import BlockingConnectionPool, Redis, RedisCluster
+from redis.asyncio.client import PubSub
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 RedisClient: TypeAlias = Redis | RedisCluster
@@ -77,6 +78,15 @@ def connect(url: str, cluster: bool, max_connections: int, pool_wait_s: float, t
         driver_info=None,
     )
     return Redis(connection_pool=pool)
+
+
+async def pubsub(client: RedisClient) -> PubSub:
+    """A pub/sub connection of ``client``. A cluster client finds its nodes on its first
+    command; a subscription made before any command would find none (KeyError), so the
+    cluster is discovered first (once; later calls return at once)."""
+    if isinstance(client, RedisCluster):
+        await client.initialize()
+    return client.pubsub(ignore_subscribe_messages=True)
 
 
 async def close(client: RedisClient) -> None:

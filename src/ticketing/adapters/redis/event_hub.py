@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Callable
 import structlog
 from redis.asyncio.client import PubSub
 
-from ticketing.adapters.redis.client import RedisClient
+from ticketing.adapters.redis.client import RedisClient, pubsub
 from ticketing.adapters.redis.replies import text
 from ticketing.domain.ids import ScheduleId
 
@@ -38,7 +38,7 @@ class EventHub:
         queue: asyncio.Queue[bytes | None] = asyncio.Queue(QUEUE_LIMIT)
         async with self._lock:
             if self._pubsub is None:
-                self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+                self._pubsub = await pubsub(self._redis)
             if channel not in self._listeners:
                 self._listeners[channel] = set()
                 await self._pubsub.subscribe(channel)

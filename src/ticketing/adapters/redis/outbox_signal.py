@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+import structlog
 from redis.asyncio.client import PubSub
 
-from ticketing.adapters.redis.client import RedisClient
+from ticketing.adapters.redis.client import RedisClient, pubsub
 from ticketing.adapters.redis.keys import Keys
+
+log = structlog.get_logger("ticketing.outbox_signal")
 
 
 class RedisOutboxSignal:
@@ -23,21 +26,32 @@ class RedisOutboxSignal:
             await self._redis.publish(self._channel, b"1")
 
     async def wait(self, timeout_s: float) -> bool:
-        """Wait up to ``timeout_s`` for a signal; True if one came. Subscribes on first use."""
-        if self._pubsub is None:
-            self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
-            await self._pubsub.subscribe(self._channel)
-        deadline = asyncio.get_running_loop().time() + timeout_s
-        while (left := deadline - asyncio.get_running_loop().time()) > 0:
-            message = await self._pubsub.get_message(timeout=left)
-            if message is not None:
-                # Drain what else arrived: one wake-up covers them all.
-                while await self._pubsub.get_message(timeout=0):
-                    pass
-                return True
+        """Wait up to ``timeout_s`` for a signal; True if one came. Subscribes on first use.
+
+        Never returns early on an error: with Redis unreachable it sleeps out the time (the
+        caller's poll is the fallback) and subscribes again next time, so a relay never
+        spins on a failing subscription."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        try:
+            if self._pubsub is None:
+                self._pubsub = await pubsub(self._redis)
+                await self._pubsub.subscribe(self._channel)
+            while (left := deadline - loop.time()) > 0:
+                message = await self._pubsub.get_message(timeout=left)
+                if message is not None:
+                    # Drain what else arrived: one wake-up covers them all.
+                    while await self._pubsub.get_message(timeout=0):
+                        pass
+                    return True
+        except Exception as exc:
+            log.warning("outbox_signal_unavailable", error=f"{type(exc).__name__}: {exc}"[:200])
+            await self.close()
+            await asyncio.sleep(max(0.0, deadline - loop.time()))
         return False
 
     async def close(self) -> None:
         if self._pubsub is not None:
-            await self._pubsub.aclose()  # type: ignore[no-untyped-call]
+            with contextlib.suppress(Exception):
+                await self._pubsub.aclose()  # type: ignore[no-untyped-call]
             self._pubsub = None
