@@ -56,8 +56,8 @@ e2e: install db-user
 fuzz: install db-user  ## schemathesis over every documented operation, 500 examples each (make test runs 15)
 	TICKETING_FUZZ_EXAMPLES=$${TICKETING_FUZZ_EXAMPLES:-500} $(UV) run pytest tests/fuzz -p no:randomly -v
 
-faults: install db-user fault-tools  ## the whole fault suite (~7 min): private MariaDB/Redis/broker per test, kills and pauses; prints a results table
-	$(UV) run pytest tests/faults -m faults -p no:randomly -v
+faults: install db-user fault-tools cluster-tools  ## the whole fault suite (~12 min): private MariaDB/Redis/broker per test, kills and pauses (and the cluster topology's kill and failover); prints a results table
+	$(UV) run pytest tests/faults tests/cluster -m faults -p no:randomly -v
 
 # libfaketime (Debian package faketime) runs a worker with a skewed wall clock in the clock-skew
 # fault tests; a fresh machine lacks it. Installed only when the library is missing.

@@ -14,7 +14,8 @@ from tests.faults.sale import Sale, SalePlan
 from ticketing.adapters.redis.keys import Keys
 from ticketing.domain.ids import ScheduleId
 
-pytestmark = pytest.mark.timeout(600)
+# A kill or a failover: part of `make faults` (over a minute each, on a topology of its own).
+pytestmark = [pytest.mark.faults, pytest.mark.faults_slow, pytest.mark.timeout(600)]
 
 BUYERS = 300
 

@@ -10,7 +10,8 @@ from tests.cluster.conftest import ClusterStack
 from tests.faults.recovery import assert_recovered
 from tests.faults.sale import Sale, SalePlan
 
-pytestmark = pytest.mark.timeout(600)
+# A kill or a failover: part of `make faults` (over a minute each, on a topology of its own).
+pytestmark = [pytest.mark.faults, pytest.mark.faults_slow, pytest.mark.timeout(600)]
 
 BUYERS = 300
 
