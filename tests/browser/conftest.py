@@ -76,10 +76,11 @@ class Site:
             return int(schedule.json()["id"])
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def site(base_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """One site for every browser test (each makes a sale of its own): a dev stack takes
-    half a minute to start."""
+    half a minute to start. Stopped when the browser tests end: its workers share this run's
+    database and broker, and must not act on the other tests' rows."""
     settings = base_settings.model_copy(update={"redis_key_prefix": f"test:{RUN_ID}:browser:"})
     # A payment window of a second: an order does not keep its lapsed hold's seats for long,
     # so a test can make a payment land late (test_sold_out: the refunded order's page).
