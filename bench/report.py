@@ -329,7 +329,8 @@ def _sellout_section(f: Findings) -> list[str]:
         f"confirmation ({num('seats_per_s_until_sold_out', '/s')} averaged from the start)",
         f"- payment to confirmed: p50 {num('payment_to_confirmed_p50_ms', ' ms')}, "
         f"p99 {num('payment_to_confirmed_p99_ms', ' ms')}, max {num('payment_to_confirmed_max_ms', ' ms')} "
-        "(the provider's PAID webhook answered -> CONFIRMED seen; polled every 10 ms growing to 100 ms, so an upper bound)",
+        "(the provider's PAID webhook answered -> CONFIRMED seen; "
+        "polled every 10 ms growing to 100 ms, so an upper bound)",
         "",
     ]
 
