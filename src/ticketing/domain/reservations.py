@@ -9,6 +9,14 @@ from enum import StrEnum
 from ticketing.domain.ids import ScheduleId, SeatNo, UserId
 
 
+@dataclass(frozen=True, slots=True)
+class StateCount:
+    """How many reservation rows (seats) of a schedule are in one state, and of how many holds."""
+
+    seats: int
+    holds: int
+
+
 class ReservationStatus(StrEnum):
     HELD = "HELD"
     PAYMENT_PENDING = "PAYMENT_PENDING"

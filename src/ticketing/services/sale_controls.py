@@ -9,7 +9,7 @@ from ticketing.domain.catalog import Schedule
 from ticketing.domain.errors import InvalidInput, SaleClosed, ScheduleNotFound
 from ticketing.domain.holds import SeatStatus
 from ticketing.domain.ids import ScheduleId
-from ticketing.domain.reservations import ReservationStatus
+from ticketing.domain.reservations import ReservationStatus, StateCount
 from ticketing.services.catalog import get_schedule, seat_map
 from ticketing.services.ports import CatalogStore, Clock, ReservationStore, SeatStates, SeatTruthReader, WaitingRoom
 
@@ -91,8 +91,8 @@ async def sale_dashboard(
     for view in await seat_map(catalog, states, truth, clock, schedule_id):
         seats[SeatStatus(view.status)] += 1
     by_status = await reservations.count_by_status(schedule_id)
-    refunds = by_status.get(ReservationStatus.REFUND_PENDING, 0) + by_status.get(ReservationStatus.REFUNDED, 0)
-    refused = await reservations.count_refused_holds(schedule_id)
+    none = StateCount(0, 0)
+    pending, refunded = (by_status.get(s, none) for s in (ReservationStatus.REFUND_PENDING, ReservationStatus.REFUNDED))
     return SaleDashboard(
         schedule=schedule,
         waiting=occupancy.waiting,
@@ -100,8 +100,8 @@ async def sale_dashboard(
         admitted=occupancy.admitted,
         admission_per_s=line.per_s,
         seats=seats,
-        confirmed_seats=by_status.get(ReservationStatus.CONFIRMED, 0),
-        refunds=refunds,
-        guard_conflicts=sum(refused.values()),
-        refunds_done=refused.get(ReservationStatus.REFUNDED, 0),
+        confirmed_seats=by_status.get(ReservationStatus.CONFIRMED, none).seats,
+        refunds=pending.seats + refunded.seats,
+        guard_conflicts=pending.holds + refunded.holds,
+        refunds_done=refunded.holds,
     )

@@ -18,7 +18,7 @@ from ticketing.adapters.sql.times import from_db_time, to_db_time
 from ticketing.adapters.sql.transient import RetryPolicy
 from ticketing.domain.holds import Hold
 from ticketing.domain.ids import ScheduleId, SeatNo, UserId
-from ticketing.domain.reservations import HoldRecord, Reservation, ReservationStatus, sources_of
+from ticketing.domain.reservations import HoldRecord, Reservation, ReservationStatus, StateCount, sources_of
 
 r = t.reservation
 
@@ -117,23 +117,18 @@ class SqlReservations:
         async with self._db.auto.connect() as conn:
             return [reservation_from_row(row) for row in await conn.execute(query.order_by(r.c.id.desc()).limit(limit))]
 
-    async def count_by_status(self, schedule_id: ScheduleId) -> dict[ReservationStatus, int]:
-        """How many reservation rows of the schedule are in each state (the organiser's dashboard)."""
-        query = sa.select(r.c.status, sa.func.count()).where(r.c.schedule_id == schedule_id).group_by(r.c.status)
-        async with self._db.auto.connect() as conn:
-            return {ReservationStatus(status): int(n) for status, n in await conn.execute(query)}
-
-    async def count_refused_holds(self, schedule_id: ScheduleId) -> dict[ReservationStatus, int]:
-        """Holds of the schedule whose payment the confirm step refused, by refund state
-        (REFUND_PENDING, REFUNDED): one refund each."""
-        refused = [ReservationStatus.REFUND_PENDING.value, ReservationStatus.REFUNDED.value]
+    async def count_by_status(self, schedule_id: ScheduleId) -> dict[ReservationStatus, StateCount]:
+        """Seats and holds of the schedule in each state (the organiser's dashboard), one query."""
         query = (
-            sa.select(r.c.status, sa.func.count(sa.distinct(r.c.hold_id)))
-            .where(r.c.schedule_id == schedule_id, r.c.status.in_(refused))
+            sa.select(r.c.status, sa.func.count(), sa.func.count(sa.distinct(r.c.hold_id)))
+            .where(r.c.schedule_id == schedule_id)
             .group_by(r.c.status)
         )
         async with self._db.auto.connect() as conn:
-            return {ReservationStatus(status): int(n) for status, n in await conn.execute(query)}
+            return {
+                ReservationStatus(status): StateCount(int(seats), int(holds))
+                for status, seats, holds in await conn.execute(query)
+            }
 
     async def get_reservation(self, reservation_id: int) -> Reservation | None:
         async with self._db.auto.connect() as conn:
