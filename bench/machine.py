@@ -28,9 +28,9 @@ def _system_ticks() -> tuple[int, int]:
     return total - idle, total
 
 
-def _processes() -> Iterator[tuple[str, list[str]]]:
-    """(command name, the fields of /proc/PID/stat after it) of every live process; field N
-    of proc(5) is at index N - 3."""
+def _processes() -> Iterator[tuple[int, str, list[str]]]:
+    """(process id, command name, the fields of /proc/PID/stat after it) of every live process;
+    field N of proc(5) is at index N - 3."""
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -38,17 +38,18 @@ def _processes() -> Iterator[tuple[str, list[str]]]:
             raw = (entry / "stat").read_text()
         except OSError:
             continue  # exited meanwhile
-        yield raw[raw.index("(") + 1 : raw.rindex(")")], raw[raw.rindex(")") + 2 :].split()
+        yield int(entry.name), raw[raw.index("(") + 1 : raw.rindex(")")], raw[raw.rindex(")") + 2 :].split()
 
 
-def _process_ticks(groups: Mapping[int, str]) -> tuple[dict[str, int], int]:
-    """(ticks by the name of each of ``groups``, ticks of the shared services), over live processes."""
-    ours: dict[str, int] = dict.fromkeys(groups.values(), 0)
+def _process_ticks(groups: Mapping[int, str]) -> tuple[dict[tuple[str, int], int], int]:
+    """(ticks by (the group's name, process id) for every live process of ``groups``, ticks of
+    the shared services)."""
+    ours: dict[tuple[str, int], int] = {}
     services = 0
-    for comm, rest in _processes():
+    for pid, comm, rest in _processes():
         pgrp, ticks = int(rest[2]), int(rest[11]) + int(rest[12])  # fields 5, 14 and 15 of proc(5)
         if pgrp in groups:
-            ours[groups[pgrp]] += ticks
+            ours[groups[pgrp], pid] = ticks
         elif comm in SERVICES:
             services += ticks
     return ours, services
@@ -69,6 +70,9 @@ class CpuShares:
     seconds: float = 0.0
     # The run's share by process group (the API, each worker, the runner) and the load tool's.
     by_process: dict[str, float] = field(default_factory=dict)
+    # A group of several busy processes (the API's server and its workers): each one's share,
+    # largest first, so that an uneven split between server processes shows.
+    split: dict[str, list[float]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -76,6 +80,7 @@ class CpuShares:
             "services_pct": round(self.services_pct, 1),
             "other_pct": round(self.other_pct, 1),
             "by_process_pct": {name: round(pct, 1) for name, pct in self.by_process.items()},
+            "split_pct": {name: [round(pct, 1) for pct in pcts] for name, pcts in self.split.items()},
             "seconds": round(self.seconds, 1),
         }
 
@@ -100,15 +105,31 @@ def cpu_watch(groups: Mapping[int, str]) -> Iterator[CpuShares]:
         ours1, services1 = _process_ticks(groups)
         reaped = _reaped_children_ticks() - reaped0
         total = max(1, total1 - total0)
-        by_process = {name: max(0, ours1[name] - ours0.get(name, 0)) for name in ours1}
+        per_pid = {key: max(0, ticks - ours0.get(key, 0)) for key, ticks in ours1.items()}
+        by_process: dict[str, int] = dict.fromkeys(groups.values(), 0)
+        for (name, _), ticks in per_pid.items():
+            by_process[name] += ticks
         by_process[LOAD_TOOL] = reaped
         shares.by_process = {name: 100.0 * ticks / total for name, ticks in by_process.items()}
+        shares.split = _split(per_pid, total)
         run = sum(by_process.values())
         services = max(0, services1 - services0)
         shares.run_pct = 100.0 * run / total
         shares.services_pct = 100.0 * services / total
         shares.other_pct = max(0.0, 100.0 * (busy1 - busy0 - run - services) / total)
         shares.seconds = time.monotonic() - started
+
+
+def _split(per_pid: Mapping[tuple[str, int], int], total: int, busy_pct: float = 0.5) -> dict[str, list[float]]:
+    """The groups with more than one process busier than ``busy_pct``: each one's share."""
+    shares: dict[str, list[float]] = {}
+    for (name, _), ticks in per_pid.items():
+        shares.setdefault(name, []).append(100.0 * ticks / total)
+    return {
+        name: sorted(busy, reverse=True)
+        for name, pcts in shares.items()
+        if len(busy := [pct for pct in pcts if pct >= busy_pct]) > 1
+    }
 
 
 def idle_cpu_pct(sample_s: float = 1.0) -> float:
@@ -127,7 +148,7 @@ def rss_by_group(groups: Iterable[int]) -> dict[int, int]:
     processes (an API server's forked workers share its group)."""
     wanted = set(groups)
     rss = dict.fromkeys(wanted, 0)
-    for _, rest in _processes():
+    for _, _, rest in _processes():
         pgrp = int(rest[2])
         if pgrp in wanted:
             rss[pgrp] += int(rest[21]) * PAGE_BYTES  # field 24 of proc(5): resident pages

@@ -249,8 +249,18 @@ def _cpu(cpu: CpuShares) -> str:
 
 def _by_process(cpu: CpuShares) -> str:
     """The run's share split by process (of both cores), largest first; 0% left out."""
-    parts = [f"{name} {pct:.0f}%" for name, pct in sorted(cpu.by_process.items(), key=lambda kv: -kv[1]) if pct >= 0.5]
+    parts = [
+        f"{name} {pct:.0f}%{_processes_of(cpu, name)}"
+        for name, pct in sorted(cpu.by_process.items(), key=lambda kv: -kv[1])
+        if pct >= 0.5
+    ]
     return f" (run: {', '.join(parts)})" if parts else ""
+
+
+def _processes_of(cpu: CpuShares, name: str) -> str:
+    """`` (processes 22 + 20%)`` for a group split over several busy processes."""
+    pcts = cpu.split.get(name)
+    return f" (processes {' + '.join(f'{pct:.0f}' for pct in pcts)}%)" if pcts else ""
 
 
 def _scenario_outcome(run: ScenarioRun) -> str:
