@@ -20,12 +20,13 @@ LOAD_TOOL = "load tool"  # k6 or wrk: started and reaped inside the measured blo
 TICKS_PER_S = os.sysconf("SC_CLK_TCK")
 
 
-def _system_ticks() -> tuple[int, int]:
-    """(busy, total) CPU ticks of all cores since boot."""
+def _system_ticks() -> tuple[int, int, int]:
+    """(busy, total, stolen) CPU ticks of all cores since boot; stolen: time the hypervisor
+    gave this machine's virtual cores to someone else (counted as busy, not ours)."""
     fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
     idle = fields[3] + fields[4]  # idle + iowait
-    total = sum(fields)
-    return total - idle, total
+    total = sum(fields[:8])  # guest time (fields 9 and 10) is already in user time
+    return total - idle, total, fields[7]
 
 
 def _processes() -> Iterator[tuple[int, str, list[str]]]:
@@ -67,6 +68,7 @@ class CpuShares:
     run_pct: float = 0.0
     services_pct: float = 0.0
     other_pct: float = 0.0
+    stolen_pct: float = 0.0
     seconds: float = 0.0
     # The run's share by process group (the API, each worker, the runner) and the load tool's.
     by_process: dict[str, float] = field(default_factory=dict)
@@ -79,6 +81,7 @@ class CpuShares:
             "run_pct": round(self.run_pct, 1),
             "services_pct": round(self.services_pct, 1),
             "other_pct": round(self.other_pct, 1),
+            "stolen_pct": round(self.stolen_pct, 1),
             "by_process_pct": {name: round(pct, 1) for name, pct in self.by_process.items()},
             "split_pct": {name: [round(pct, 1) for pct in pcts] for name, pcts in self.split.items()},
             "seconds": round(self.seconds, 1),
@@ -95,13 +98,13 @@ def cpu_watch(groups: Mapping[int, str]) -> Iterator[CpuShares]:
     """
     shares = CpuShares()
     started = time.monotonic()
-    busy0, total0 = _system_ticks()
+    busy0, total0, stolen0 = _system_ticks()
     ours0, services0 = _process_ticks(groups)
     reaped0 = _reaped_children_ticks()
     try:
         yield shares
     finally:
-        busy1, total1 = _system_ticks()
+        busy1, total1, stolen1 = _system_ticks()
         ours1, services1 = _process_ticks(groups)
         reaped = _reaped_children_ticks() - reaped0
         total = max(1, total1 - total0)
@@ -116,7 +119,9 @@ def cpu_watch(groups: Mapping[int, str]) -> Iterator[CpuShares]:
         services = max(0, services1 - services0)
         shares.run_pct = 100.0 * run / total
         shares.services_pct = 100.0 * services / total
-        shares.other_pct = max(0.0, 100.0 * (busy1 - busy0 - run - services) / total)
+        stolen = stolen1 - stolen0
+        shares.stolen_pct = 100.0 * stolen / total
+        shares.other_pct = max(0.0, 100.0 * (busy1 - busy0 - run - services - stolen) / total)
         shares.seconds = time.monotonic() - started
 
 
@@ -134,9 +139,9 @@ def _split(per_pid: Mapping[tuple[str, int], int], total: int, busy_pct: float =
 
 def idle_cpu_pct(sample_s: float = 1.0) -> float:
     """Share of CPU time idle over a short sample."""
-    busy0, total0 = _system_ticks()
+    busy0, total0, _ = _system_ticks()
     time.sleep(sample_s)
-    busy1, total1 = _system_ticks()
+    busy1, total1, _ = _system_ticks()
     return 100.0 * (1 - (busy1 - busy0) / max(1, total1 - total0))
 
 

@@ -236,7 +236,8 @@ def _ceiling_section(f: Findings) -> list[str]:
         "",
         f"wrk -t{first.threads} -c{first.connections} -d{first.duration_s}s on loopback. req/s counts 2xx answers; "
         f"the ceiling is the mean of the samples before and after ({base:,.0f}/s). enter: each request a new user; "
-        "hold: each request a new seat. CPU: share of both cores for the run / Redis+MariaDB / other work.",
+        "hold: each request a new seat. CPU: share of both cores for the run / Redis+MariaDB / other work "
+        "(and, when any, the time the hypervisor gave these virtual cores to others: stolen).",
         "",
         *_table(["endpoint", "2xx req/s", "of ceiling", "p50", "p99", "statuses", "socket errors", "CPU"], rows),
         "",
@@ -244,7 +245,8 @@ def _ceiling_section(f: Findings) -> list[str]:
 
 
 def _cpu(cpu: CpuShares) -> str:
-    return f"{cpu.run_pct:.0f} / {cpu.services_pct:.0f} / {cpu.other_pct:.0f}%"
+    stolen = f", stolen {cpu.stolen_pct:.0f}%" if cpu.stolen_pct >= 0.5 else ""
+    return f"{cpu.run_pct:.0f} / {cpu.services_pct:.0f} / {cpu.other_pct:.0f}%{stolen}"
 
 
 def _by_process(cpu: CpuShares) -> str:
