@@ -19,9 +19,12 @@ from bench.scenarios import LOADTEST, admitted_passes
 from bench.stack import Stack, run_bounded
 from ticketing.domain.catalog import row_letters
 
+LOST_SEAT = "A-1"  # the one seat every losing hold asks for
+
 WRK_DIR = LOADTEST / "wrk"
 WRK_SLACK_S = 30
-SUCCESS = range(200, 300)
+SUCCESS = frozenset(range(200, 300))
+SEAT_TAKEN = frozenset({409})
 
 
 def wrk_binary() -> str:
@@ -40,6 +43,7 @@ class WrkRun:
     duration_s: int
     result: dict[str, Any]
     cpu: CpuShares
+    meant: frozenset[int] = SUCCESS  # the answers the phase is about
 
     @property
     def seconds(self) -> float:
@@ -51,10 +55,11 @@ class WrkRun:
 
     @property
     def success_per_s(self) -> float:
-        """2xx answers per second; without per-status counts (the ceiling), every non-error answer."""
+        """Answers the phase means per second (2xx; a lost hold's 409); without per-status counts
+        (the ceiling), every non-error answer."""
         statuses = self.result.get("statuses") or {}
         if statuses:
-            return float(sum(n for code, n in statuses.items() if int(code) in SUCCESS)) / self.seconds
+            return float(sum(n for code, n in statuses.items() if int(code) in self.meant)) / self.seconds
         return float(self.result["requests"] - self.result["errors"]["status"]) / self.seconds
 
     def latency_ms(self, percentile: str) -> float:
@@ -74,7 +79,15 @@ class WrkRun:
         }
 
 
-def run_wrk(stack: Stack, plan: Plan, name: str, script: str, path: str, env: dict[str, str] | None = None) -> WrkRun:
+def run_wrk(
+    stack: Stack,
+    plan: Plan,
+    name: str,
+    script: str,
+    path: str,
+    env: dict[str, str] | None = None,
+    meant: frozenset[int] = SUCCESS,
+) -> WrkRun:
     cmd = [
         wrk_binary(),
         f"-t{plan.wrk_threads}",
@@ -94,7 +107,7 @@ def run_wrk(stack: Stack, plan: Plan, name: str, script: str, path: str, env: di
         raise RuntimeError(f"wrk {name} failed (exit {exit_code}); see {log}")
     stack.assert_alive()
     result = json.loads(lines[-1].removeprefix("WRK_JSON "))
-    return WrkRun(name, path, plan.wrk_connections, plan.wrk_threads, plan.wrk_duration_s, result, cpu)
+    return WrkRun(name, path, plan.wrk_connections, plan.wrk_threads, plan.wrk_duration_s, result, cpu, meant)
 
 
 def ceiling(stack: Stack, plan: Plan, name: str = "ceiling") -> WrkRun:
@@ -114,6 +127,16 @@ def hold(stack: Stack, plan: Plan, schedule_id: int) -> WrkRun:
     holds = write_holds(stack, plan, schedule_id)
     env = {"HOLDS_FILE": str(holds), "SCHEDULE_ID": str(schedule_id)}
     return run_wrk(stack, plan, "hold", "hold.lua", "/", env)
+
+
+def hold_lost(stack: Stack, plan: Plan, schedule_id: int) -> WrkRun:
+    """Every request a different user with a pass on the same seat: the first one wins, every
+    other is the losing hold of a stampede (409 SEAT_TAKEN, answered by the lock script alone)."""
+    tokens, passes = admitted_passes(stack, schedule_id, stack.tokens(plan.hold_lost_users, "lost-"))
+    path = stack.work_dir / "holds-lost.txt"
+    path.write_text("".join(f"{token} {pass_} {LOST_SEAT}\n" for token, pass_ in zip(tokens, passes, strict=True)))
+    env = {"HOLDS_FILE": str(path), "SCHEDULE_ID": str(schedule_id)}
+    return run_wrk(stack, plan, "hold_lost", "hold.lua", "/", env, meant=SEAT_TAKEN)
 
 
 def write_holds(stack: Stack, plan: Plan, schedule_id: int) -> Path:

@@ -1,5 +1,5 @@
 """BENCH_PROFILE=1: py-spy samples the API (its forked workers too) and every worker process
-during the contention and sellout phases, and the report says where their CPU went.
+during the losing-hold (wrk), contention and sellout phases, and the report says where their CPU went.
 
 Each process gets one ``py-spy record`` (raw format, 20 samples/s, only samples that hold
 the GIL, non-blocking so the sampled process is never paused) for the length of the phase;

@@ -212,8 +212,10 @@ def _ceiling_section(f: Findings) -> list[str]:
         "ceiling": "GET /readyz/redis (ceiling, before)",
         "enter": "POST queue (enter)",
         "hold": "POST holds",
+        "hold_lost": "POST holds, seat taken (409)",
         "ceiling_after": "GET /readyz/redis (ceiling, after)",
     }
+    cpus = int(f.meta.get("cpus") or 1)
     rows = []
     for name, run in f.wrk.items():
         statuses = ", ".join(f"{code}: {n}" for code, n in sorted((run.result.get("statuses") or {}).items())) or "-"
@@ -227,7 +229,8 @@ def _ceiling_section(f: Findings) -> list[str]:
                 ms(run.latency_ms("p99")),
                 statuses,
                 str(errors),
-                _cpu(run.cpu),
+                _cpu(run.cpu) + _api_share(run.cpu),
+                _api_cpu_per_request(run, cpus),
             ]
         )
     first = f.wrk["ceiling"]
@@ -236,10 +239,18 @@ def _ceiling_section(f: Findings) -> list[str]:
         "",
         f"wrk -t{first.threads} -c{first.connections} -d{first.duration_s}s on loopback. req/s counts 2xx answers; "
         f"the ceiling is the mean of the samples before and after ({base:,.0f}/s). enter: each request a new user; "
-        "hold: each request a new seat. CPU: share of both cores for the run / Redis+MariaDB / other work "
-        "(and, when any, the time the hypervisor gave these virtual cores to others: stolen).",
+        "hold: each request a new seat; seat taken: each request another user on the one held seat, counted "
+        "are its 409 SEAT_TAKEN answers. CPU: share of both cores for the run / Redis+MariaDB / other work "
+        "(and, when any, the time the hypervisor gave these virtual cores to others: stolen), the API's share "
+        "in brackets. API CPU per answer: the API's CPU time (all its processes) over every answer it gave.",
         "",
-        *_table(["endpoint", "2xx req/s", "of ceiling", "p50", "p99", "statuses", "socket errors", "CPU"], rows),
+        *_table(
+            [
+                *("endpoint", "req/s as meant", "of ceiling", "p50", "p99", "statuses", "socket errors"),
+                *("CPU", "API CPU per answer"),
+            ],
+            rows,
+        ),
         "",
     ]
 
@@ -257,6 +268,18 @@ def _by_process(cpu: CpuShares) -> str:
         if pct >= 0.5
     ]
     return f" (run: {', '.join(parts)})" if parts else ""
+
+
+def _api_cpu_per_request(run: WrkRun, cpus: int) -> str:
+    api = run.cpu.by_process.get("api")
+    if api is None or not run.result["requests"]:
+        return "-"
+    return f"{api / 100 * cpus * run.cpu.seconds * 1000 / run.result['requests']:.2f} ms"
+
+
+def _api_share(cpu: CpuShares) -> str:
+    api = cpu.by_process.get("api")
+    return f" (api {api:.0f}%{_processes_of(cpu, 'api')})" if api is not None else ""
 
 
 def _processes_of(cpu: CpuShares, name: str) -> str:

@@ -4,7 +4,8 @@ Phases, each bounded in time (about 5-8 minutes in all at full size, a minute or
   1. stack: its own database (migrated), Redis key prefix, Kafka topics and broker; the API
      with several worker processes and every background worker; one warm-up purchase proves
      the whole pipeline (and lets the confirm consumer join its group) before any load;
-  2. throughput (wrk): the ceiling GET /readyz/redis, then queue enter and seat hold;
+  2. throughput (wrk): the ceiling GET /readyz/redis, then queue enter, seat hold and the
+     losing hold (a taken seat);
   3. scenarios (k6, loadtest/): contention with 80 and 1,000 buyers, burst, pass_ttl, sellout;
   4. a million waiters (bench/million.py): one line bulk-loaded to 1,000,000, probed against 1,000;
   5. ``ticketing check --schedule S --json`` for every schedule the run created.
@@ -93,6 +94,12 @@ def measure_throughput(stack: Stack, plan: Plan, admin: str, f: Findings, schedu
     schedules["wrk_hold"] = sid = new_schedule(stack, admin, "bench hold", plan.hold_schedule())
     log(f"wrk: hold, preparing {plan.hold_users:,} admitted users x {plan.hold_seats_per_user} seats")
     f.wrk["hold"] = ceiling.hold(stack, plan, sid)
+    schedules["wrk_hold_lost"] = sid = new_schedule(
+        stack, admin, "bench hold lost", plan.contention_schedule(plan.hold_lost_users)
+    )
+    log(f"wrk: hold on a taken seat, preparing {plan.hold_lost_users:,} admitted users")
+    with profile.during(stack, "hold_lost", f.meta.setdefault("profiles", {})):
+        f.wrk["hold_lost"] = ceiling.hold_lost(stack, plan, sid)
     log("wrk: ceiling again")
     f.wrk["ceiling_after"] = ceiling.ceiling(stack, plan, "ceiling_after")
     base = ceiling.ceiling_rate(f.wrk)
