@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from redis import Redis
+from redis import Redis, RedisCluster
 
 from bench import buyers
 from bench.plan import Plan
@@ -120,7 +120,10 @@ class Line:
     pace bucket (keys.py) by pipelined HSETs, one per bucket and chunk."""
 
     def __init__(self, stack: Stack, schedule_id: int) -> None:
-        self.redis = Redis.from_url(stack.redis_url)
+        # On a Redis Cluster every key of the line is in the schedule's one slot (keys.py).
+        self.redis: Redis | RedisCluster = (
+            RedisCluster.from_url(stack.redis_url) if stack.redis_cluster else Redis.from_url(stack.redis_url)
+        )
         self.keys, self.s = Keys(stack.redis_prefix), ScheduleId(schedule_id)
         self.queue, self.seq = self.keys.queue(self.s), self.keys.queue_seq(self.s)
         self._load = self.redis.register_script(BULK_LOAD)
@@ -139,6 +142,10 @@ class Line:
                 pipe.execute()
 
     def used_memory(self) -> int:
+        """Of the Redis node that holds the line (on a cluster, the master of its slot)."""
+        if isinstance(self.redis, RedisCluster):
+            node = self.redis.get_node_from_key(self.queue)
+            return int(self.redis.info("memory", target_nodes=node)["used_memory"])
         return int(self.redis.info("memory")["used_memory"])
 
     def pace_buckets(self) -> list[bytes]:
