@@ -86,6 +86,13 @@ async def live_keys(res: Resources, schedule: Schedule) -> set[bytes]:
     return {key async for key in res.redis.scan_iter(match=res.keys.pattern()) if tag in key}
 
 
+async def lasting_keys(res: Resources, schedule: Schedule) -> set[bytes]:
+    """The schedule's keys that would outlive this test on their own (a rate-limit key of a
+    second ago expires by itself, whatever retention does)."""
+    keys = await live_keys(res, schedule)
+    return {key for key in keys if (ttl := await res.redis.pttl(key)) == -1 or ttl > 60_000}
+
+
 async def busy_sale(res: Resources) -> Schedule:
     """A schedule with people in line, passes, a sold seat and per-user holds in Redis."""
     schedule = await make_schedule(res, capacity=2, admit_per_tick=2)
@@ -100,7 +107,7 @@ async def busy_sale(res: Resources) -> Schedule:
 async def test_the_redis_state_of_a_finished_show_is_released_once(res: Resources) -> None:
     finished, running = await busy_sale(res), await busy_sale(res)
     assert len(await live_keys(res, finished)) >= 10
-    before = await live_keys(res, running)
+    before = await lasting_keys(res, running)
     # Two days on, the first show started more than a day ago; the second is moved a month on.
     later = SkewedClock(timedelta(days=1, hours=1) + (finished.starts_at - res.clock.now()))
     async with res.engine.begin() as conn:
@@ -114,7 +121,7 @@ async def test_the_redis_state_of_a_finished_show_is_released_once(res: Resource
     assert rounds[-1]["schedules_released"] == 0
 
     assert await live_keys(res, finished) == set()
-    assert await live_keys(res, running) == before
+    assert before <= await live_keys(res, running)  # the running show lost nothing
     assert str(finished.id) not in {e.schedule_id for e in await res.waiting_room.registered()}
     assert ScheduleId(finished.id) not in await res.retention.shows_started_before(later.now(), 1000)
 
