@@ -144,7 +144,7 @@ class Line:
     def used_memory(self) -> int:
         """Of the Redis node that holds the line (on a cluster, the master of its slot)."""
         if isinstance(self.redis, RedisCluster):
-            node = self.redis.get_node_from_key(self.queue)
+            node = self.redis.get_node_from_key(self.queue)  # type: ignore[no-untyped-call]
             return int(self.redis.info("memory", target_nodes=node)["used_memory"])
         return int(self.redis.info("memory")["used_memory"])
 

@@ -46,7 +46,7 @@ class Plan:
     enter_tokens: int
     hold_users: int
     hold_seats_per_user: int
-    hold_lost_users: int  # few enough that none of them meets the per-user hold rate limit
+    hold_lost_users: int  # many enough that none of them meets the per-user hold rate limit, at any scale
     wrk_duration_s: int
     wrk_connections: int = 64
     wrk_threads: int = 2
@@ -75,7 +75,7 @@ class Plan:
             enter_tokens=people(80_000, minimum=1000),
             hold_users=people(6000, minimum=100),
             hold_seats_per_user=8,
-            hold_lost_users=people(2000, minimum=100),
+            hold_lost_users=people(2000, minimum=2000),
             wrk_duration_s=int(os.environ.get("BENCH_WRK_DURATION_S", "10")),
             topology=topology,
         )

@@ -237,7 +237,8 @@ def _ceiling_section(f: Findings) -> list[str]:
     return [
         "## Throughput against the same-run ceiling (wrk)",
         "",
-        f"wrk -t{first.threads} -c{first.connections} -d{first.duration_s}s on loopback. req/s counts 2xx answers; "
+        f"wrk -t{first.threads} -c{first.connections} -d{first.duration_s}s on loopback. req/s counts the answers "
+        "the phase is about (2xx; 409 on the taken seat); "
         f"the ceiling is the mean of the samples before and after ({base:,.0f}/s). enter: each request a new user; "
         "hold: each request a new seat; seat taken: each request another user on the one held seat, counted "
         "are its 409 SEAT_TAKEN answers. CPU: share of both cores for the run / Redis+MariaDB / other work "
