@@ -221,7 +221,7 @@ async def open_resources(settings: Settings, metrics: Metrics | None = None) -> 
     )
     redis = build_redis(settings)
     keys = Keys(settings.redis_key_prefix)
-    scripts = Scripts.register(redis)
+    scripts = Scripts.register(redis, settings.redis_shared_round_trips)
     fake = FakePaymentProvider(settings.webhook_secret) if settings.fake_payments_enabled else None
     rates = RateArgs(settings.rate_limits())
     seat_locks = RedisSeatLocks(redis, keys, scripts, rates)

@@ -56,6 +56,11 @@ class Settings(BaseSettings):
         description="how long a request waits for a free pooled Redis connection (every one busy: a saturated "
         "process in a poll wave) before the answer is 503; a wait is not an outage, so longer than network_timeout_s",
     )
+    redis_shared_round_trips: bool = Field(
+        default=True,
+        description="the script calls a process makes in one turn of its event loop go to Redis as one pipeline "
+        "(one server only; a Redis Cluster is always called per script)",
+    )
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     kafka_enable_idempotence: bool = False
     kafka_topic_prefix: str = Field(default="", description="prepended to every topic name (shared clusters, tests)")

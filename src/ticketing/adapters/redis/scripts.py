@@ -1,13 +1,18 @@
-"""Loads the Lua scripts in ``lua/`` once; calls go out as EVALSHA (redis-py reloads on NOSCRIPT)."""
+"""Loads the Lua scripts in ``lua/`` once; calls go out as EVALSHA (redis-py reloads on NOSCRIPT),
+on one Redis server those of one event-loop turn in one round trip (``round_trips.py``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from importlib import resources
 
+from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 
 from ticketing.adapters.redis.client import RedisClient
+from ticketing.adapters.redis.round_trips import RoundTrips, SharedScript
+
+Script = AsyncScript | SharedScript
 
 
 def _source(name: str) -> str:
@@ -25,26 +30,31 @@ INCLUDE = "-- include: "
 
 @dataclass(frozen=True, slots=True)
 class Scripts:
-    enter: AsyncScript
-    status: AsyncScript
-    leave: AsyncScript
-    advance: AsyncScript
-    pass_alive: AsyncScript
-    hold: AsyncScript
-    release: AsyncScript
-    extend: AsyncScript
-    sell: AsyncScript
-    mark_sold: AsyncScript
-    restore: AsyncScript
-    rate: AsyncScript
-    live_state: AsyncScript
+    enter: Script
+    status: Script
+    leave: Script
+    advance: Script
+    pass_alive: Script
+    hold: Script
+    release: Script
+    extend: Script
+    sell: Script
+    mark_sold: Script
+    restore: Script
+    rate: Script
+    live_state: Script
 
     @classmethod
-    def register(cls, redis: RedisClient) -> Scripts:
-        return cls(**{name: redis.register_script(_source(name)) for name in cls.__dataclass_fields__})
+    def register(cls, redis: RedisClient, share_round_trips: bool = False) -> Scripts:
+        """With ``share_round_trips`` (one Redis server only), the calls of a turn share one."""
+        trips = RoundTrips(redis) if share_round_trips and isinstance(redis, Redis) else None
+        registered = {name: redis.register_script(_source(name)) for name in cls.__dataclass_fields__}
+        if trips is None:
+            return cls(**registered)
+        return cls(**{name: SharedScript(script, trips) for name, script in registered.items()})
 
     async def load_all(self, redis: RedisClient) -> None:
         """SCRIPT LOAD every script now, so no first call pays for a NOSCRIPT round trip."""
         for name in self.__dataclass_fields__:
-            script: AsyncScript = getattr(self, name)
+            script: Script = getattr(self, name)
             await redis.script_load(script.script)
