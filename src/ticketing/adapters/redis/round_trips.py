@@ -116,5 +116,5 @@ class SharedScript:
         self.script = registered.script  # the source, as on the registered script
         self._trips = trips
 
-    async def __call__(self, keys: Sequence[str], args: Sequence[Arg]) -> Any:
+    async def __call__(self, keys: Sequence[str], args: Sequence[Arg] = ()) -> Any:
         return await self._trips.call(self.registered, keys, args)

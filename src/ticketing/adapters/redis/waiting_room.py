@@ -8,13 +8,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from redis.commands.core import AsyncScript
-
 from ticketing.adapters.redis.client import RedisClient
 from ticketing.adapters.redis.keys import Keys
 from ticketing.adapters.redis.rate_limits import RateArgs
 from ticketing.adapters.redis.replies import integer, ms_to_datetime, text
-from ticketing.adapters.redis.scripts import Scripts
+from ticketing.adapters.redis.scripts import Script, Scripts
 from ticketing.domain.catalog import QueuePolicy, Schedule
 from ticketing.domain.ids import ScheduleId, UserId
 from ticketing.domain.rate_limits import Action, identity, over_limit
@@ -71,7 +69,7 @@ class RedisWaitingRoom:
     async def status(self, schedule: Schedule, user: UserId) -> QueueStatus:
         return await self._ask(self._scripts.status, Action.STATUS, schedule, user)
 
-    async def _ask(self, script: AsyncScript, action: Action, schedule: Schedule, user: UserId) -> QueueStatus:
+    async def _ask(self, script: Script, action: Action, schedule: Schedule, user: UserId) -> QueueStatus:
         """enter.lua or status.lua: the same keys and arguments (see their headers)."""
         k, s = self._keys, schedule.id
         reply = await script(
