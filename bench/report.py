@@ -271,6 +271,10 @@ def _by_process(cpu: CpuShares) -> str:
     return f" (run: {', '.join(parts)})" if parts else ""
 
 
+def _settings_line(settings: dict[str, str]) -> str:
+    return "; set for this run: " + ", ".join(f"`{k}={v}`" for k, v in settings.items()) if settings else ""
+
+
 def _api_cpu_per_request(run: WrkRun, cpus: int) -> str:
     api = run.cpu.by_process.get("api")
     if api is None or not run.result["requests"]:
@@ -489,7 +493,8 @@ def markdown(f: Findings, target_list: list[Target]) -> str:
         )
         + ", advancer tick "
         f"{m['advancer_tick_ms']} ms, JSON logs at WARNING, fake payment provider; "
-        "its own database, Redis key prefix and Kafka topics",
+        "its own database, Redis key prefix and Kafka topics"
+        + _settings_line(m.get("settings_from_environment") or {}),
         "",
         "## Targets (reported, not asserted)",
         "",

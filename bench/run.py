@@ -74,6 +74,17 @@ def preflight() -> None:
         )
 
 
+def settings_from_environment() -> dict[str, str]:
+    """The TICKETING_ settings the operator set for this run (secrets and addresses left out),
+    so that a run with a setting changed says so in its report."""
+    private = ("SECRET", "KEY", "PASSWORD", "URL")
+    return {
+        name: value
+        for name, value in sorted(os.environ.items())
+        if name.startswith("TICKETING_") and not any(word in name for word in private)
+    }
+
+
 def warm_up(stack: Stack, plan: Plan, admin: str, schedules: dict[str, int]) -> None:
     schedules["warmup"] = sid = new_schedule(stack, admin, "bench warm-up", plan.warmup_schedule())
     token = stack.tokens(1, "warm-").read_text().strip()
@@ -218,6 +229,7 @@ def main() -> int:
         "api_workers": API_WORKERS if plan.topology == "single" else "2 replicas x 1 behind HAProxy",
         "revision": revision(),
         "advancer_tick_ms": 100,
+        "settings_from_environment": settings_from_environment(),
         "work_dir": str(work_dir),
     }
     f = Findings(meta, {}, {}, {})
