@@ -64,8 +64,8 @@ class Database:
 
     ``tx`` runs multi-statement transactions. ``auto`` runs single statements in
     autocommit mode with no reset on return (one round trip instead of three: statement,
-    COMMIT, and the pool's ROLLBACK on check-in). ``driver`` runs the hottest statement
-    of all, the hold's INSERT, on the bare driver.
+    COMMIT, and the pool's ROLLBACK on check-in). ``driver`` runs the hottest single
+    statements, the hold's INSERT and the payment order's, on the bare driver.
     """
 
     tx: AsyncEngine
