@@ -31,7 +31,8 @@ A plan can shape the buyers for a fault:
   (outcome ``walked_away``);
 - ``contenders=n`` adds a second buyer for each of the first n seats, who starts trying to
   hold it ``contender_after_s`` after the first buyer's hold and keeps trying through
-  SEAT_TAKEN for ``contender_patience_s`` (outcome ``lost_race`` if the seat never came free).
+  SEAT_TAKEN for ``contender_patience_s`` (outcome ``lost_race`` if the seat never came free,
+  or the line answered SOLD_OUT: every seat sold).
 
 The fault is a coroutine ``fault(sale)``; ``sale.progress.reached("paid", 50)`` lets it wait
 for a point in the sale. When it returns, that instant is the end of the fault (or it calls
@@ -485,6 +486,12 @@ class Sale:
                     raise GaveUp("queue: budget spent waiting")
                 await asyncio.sleep(wait_s)
                 a = await self._send(b, "status", "GET", path, deadline)
+            elif status == "SOLD_OUT":
+                # Every seat is sold: a contender's seat never came free; anyone else was
+                # refused a seat the sale owed them (the test decides whether that may be).
+                if b.rival is not None:
+                    raise LostRace("queue: SOLD_OUT, every seat sold")
+                raise Rejected("queue: SOLD_OUT")
             else:  # NOT_IN_QUEUE: the line forgot us (Redis lost it): join again
                 b.note(f"queue: {status}")
                 b.reentries += 1
