@@ -74,14 +74,21 @@ DEPENDENCY_ERRORS: tuple[type[Exception], ...] = (
     asyncmy.errors.InterfaceError,
     ConnectionError,
     TimeoutError,
+    # A connection closed under the driver: asyncmy opening one while MariaDB restarts, uvloop
+    # writing on one a failover closed. Only those messages: any other RuntimeError is a bug.
+    RuntimeError,
 )
+CLOSED_TRANSPORT = ("Transport does not expose socket instance", "the handler is closed")
 
 
 def dependency_down(exc: Exception) -> bool:
     """Whether one of ``DEPENDENCY_ERRORS`` means the service is down rather than that the
-    database rejected a statement (a driver ``OperationalError`` can be either)."""
+    database rejected a statement (a driver ``OperationalError`` can be either) or that the
+    code is wrong (a ``RuntimeError`` that is not a closed connection)."""
     if isinstance(exc, sa_exc.DBAPIError | asyncmy.errors.OperationalError):
         return server_unavailable(exc)
+    if isinstance(exc, RuntimeError):
+        return any(sign in str(exc) for sign in CLOSED_TRANSPORT)
     return True
 
 
